@@ -1,0 +1,146 @@
+//! napi glue: the only crate that knows about Node. Each export maps a berth-core call
+//! and its error (with context) to JS. Blocking work runs as AsyncTask on the libuv pool;
+//! namespace work additionally runs on its own short-lived thread inside berth-core.
+use berth_core::{cgroup, layer, mount, ns};
+use napi::bindgen_prelude::*;
+use napi::{Env, Task};
+use napi_derive::napi;
+use std::path::{Path, PathBuf};
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, e.to_string())
+}
+
+#[napi(object)]
+pub struct CgroupInfo {
+    /// "v1", "hybrid" or "v2".
+    pub mode: String,
+    /// Controllers on the cgroup2 mount (hybrid: the ones some runtimes refuse to share).
+    pub unified_controllers: Vec<String>,
+    pub mountpoints: Vec<String>,
+}
+
+#[napi]
+pub fn cgroup_info() -> Result<CgroupInfo> {
+    let l = cgroup::detect().map_err(err)?;
+    Ok(CgroupInfo {
+        mode: l.mode.as_str().to_string(),
+        unified_controllers: l.unified_controllers.clone(),
+        mountpoints: l.hierarchies.iter().map(|h| h.mountpoint.display().to_string()).collect(),
+    })
+}
+
+/// Creates an absolute cgroup path in every managed hierarchy; returns the dirs made.
+#[napi]
+pub fn cgroup_create(path: String) -> Result<Vec<String>> {
+    let l = cgroup::detect().map_err(err)?;
+    Ok(l.create(&path).map_err(err)?.iter().map(|p| p.display().to_string()).collect())
+}
+
+/// Removes a cgroup path and its children in every managed hierarchy (idempotent).
+#[napi]
+pub fn cgroup_remove(path: String) -> Result<()> {
+    cgroup::detect().map_err(err)?.remove(&path).map_err(err)
+}
+
+/// The directories of a cgroup path that still exist (leak checks).
+#[napi]
+pub fn cgroup_existing(path: String) -> Result<Vec<String>> {
+    let l = cgroup::detect().map_err(err)?;
+    Ok(l.existing(&path).map_err(err)?.iter().map(|p| p.display().to_string()).collect())
+}
+
+pub struct PinTask {
+    dir: PathBuf,
+    kinds: Vec<String>,
+    hostname: Option<String>,
+}
+
+impl Task for PinTask {
+    type Output = Vec<String>;
+    type JsValue = Vec<String>;
+    fn compute(&mut self) -> Result<Self::Output> {
+        let pins = ns::pin_namespaces(&self.dir, &self.kinds, self.hostname.take()).map_err(err)?;
+        Ok(pins.iter().map(|p| p.display().to_string()).collect())
+    }
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// Creates new namespaces of the given kinds ("net", "ipc", "uts") and pins each at
+/// `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.
+#[napi(ts_return_type = "Promise<string[]>")]
+pub fn pin_namespaces(dir: String, kinds: Vec<String>, hostname: Option<String>) -> AsyncTask<PinTask> {
+    AsyncTask::new(PinTask { dir: dir.into(), kinds, hostname })
+}
+
+/// Unmounts and removes a namespace pin (idempotent).
+#[napi]
+pub fn unpin_namespace(path: String) -> Result<()> {
+    ns::unpin(Path::new(&path)).map_err(err)
+}
+
+pub struct MountTask {
+    lowers: Vec<String>,
+    upper: String,
+    work: String,
+    target: String,
+}
+
+impl Task for MountTask {
+    type Output = ();
+    type JsValue = ();
+    fn compute(&mut self) -> Result<()> {
+        mount::mount_overlay(&self.lowers, &self.upper, &self.work, &self.target).map_err(err)
+    }
+    fn resolve(&mut self, _env: Env, _o: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Mounts an overlay at `target`; `lowers` top-most first.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn mount_overlay(lowers: Vec<String>, upper: String, work: String, target: String) -> AsyncTask<MountTask> {
+    AsyncTask::new(MountTask { lowers, upper, work, target })
+}
+
+/// Lazily unmounts `target` (idempotent).
+#[napi]
+pub fn unmount(target: String) -> Result<()> {
+    mount::unmount(&target).map_err(err)
+}
+
+#[napi(object)]
+pub struct ExtractedLayer {
+    pub digest: String,
+    pub diff_id: String,
+    /// Bytes of the blob (f64: JS numbers).
+    pub size: f64,
+}
+
+pub struct ExtractTask {
+    blob: PathBuf,
+    dest: PathBuf,
+    layer: String,
+    digest: Option<String>,
+    diff_id: Option<String>,
+}
+
+impl Task for ExtractTask {
+    type Output = layer::Extracted;
+    type JsValue = ExtractedLayer;
+    fn compute(&mut self) -> Result<Self::Output> {
+        layer::extract(&self.blob, &self.dest, &self.layer, self.digest.as_deref(), self.diff_id.as_deref()).map_err(err)
+    }
+    fn resolve(&mut self, _env: Env, o: Self::Output) -> Result<Self::JsValue> {
+        Ok(ExtractedLayer { digest: o.digest, diff_id: o.diff_id, size: o.size as f64 })
+    }
+}
+
+/// Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
+/// verifies the blob digest and diffID when given. `layer` names it in errors.
+#[napi(ts_return_type = "Promise<ExtractedLayer>")]
+pub fn extract_layer(blob: String, dest: String, layer: String, digest: Option<String>, diff_id: Option<String>) -> AsyncTask<ExtractTask> {
+    AsyncTask::new(ExtractTask { blob: blob.into(), dest: dest.into(), layer, digest, diff_id })
+}

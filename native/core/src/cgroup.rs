@@ -1,0 +1,256 @@
+//! cgroup hierarchies: v1, v2 ("unified") and the hybrid mix this host runs
+//! (v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified holding hugetlb).
+//! Each controller's hierarchy is resolved from mountinfo instead of assumed, and only
+//! directories berth creates are ever touched.
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("cgroup path {0:?} must be absolute and free of '..'")]
+    BadPath(String),
+    #[error("{op} {path}: {source}")]
+    Io { op: &'static str, path: String, source: std::io::Error },
+    #[error("no cgroup hierarchy is mounted")]
+    NoHierarchy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    V1,
+    Hybrid,
+    Unified,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::V1 => "v1",
+            Mode::Hybrid => "hybrid",
+            Mode::Unified => "v2",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// v1 controllers of this mount (`name=systemd` for named hierarchies); empty for v2.
+    pub controllers: Vec<String>,
+    pub mountpoint: PathBuf,
+    pub v2: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub mode: Mode,
+    pub hierarchies: Vec<Hierarchy>,
+    /// Controllers enabled on the cgroup2 mount (hybrid: what crun 1.8 refuses to share).
+    pub unified_controllers: Vec<String>,
+}
+
+/// Parses mountinfo text. Mounts whose root is not "/" (bind mounts of a sub-cgroup)
+/// are ignored: berth only manages hierarchies it sees from the top.
+pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else { continue };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        if pre.len() < 5 || post.len() < 3 || pre[3] != "/" {
+            continue;
+        }
+        let mountpoint = PathBuf::from(pre[4]);
+        match post[0] {
+            "cgroup2" => out.push(Hierarchy { controllers: vec![], mountpoint, v2: true }),
+            "cgroup" => {
+                let known = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+                    "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
+                let controllers = post[2]
+                    .split(',')
+                    .filter(|o| known.contains(o) || o.starts_with("name="))
+                    .map(str::to_string)
+                    .collect();
+                out.push(Hierarchy { controllers, mountpoint, v2: false })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn layout_from(mountinfo: &str, read_controllers: impl Fn(&Path) -> Option<String>) -> Result<Layout, CgroupError> {
+    let hierarchies = parse_mountinfo(mountinfo);
+    let has_v1 = hierarchies.iter().any(|h| !h.v2);
+    let v2 = hierarchies.iter().find(|h| h.v2);
+    let mode = match (has_v1, v2.is_some()) {
+        (false, false) => return Err(CgroupError::NoHierarchy),
+        (true, false) => Mode::V1,
+        (true, true) => Mode::Hybrid,
+        (false, true) => Mode::Unified,
+    };
+    let unified_controllers = v2
+        .and_then(|h| read_controllers(&h.mountpoint.join("cgroup.controllers")))
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    Ok(Layout { mode, hierarchies, unified_controllers })
+}
+
+pub fn detect() -> Result<Layout, CgroupError> {
+    let text = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|source| CgroupError::Io { op: "read", path: "/proc/self/mountinfo".into(), source })?;
+    layout_from(&text, |p| fs::read_to_string(p).ok())
+}
+
+fn rel_path(path: &str) -> Result<&str, CgroupError> {
+    if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
+        return Err(CgroupError::BadPath(path.to_string()));
+    }
+    Ok(path.trim_start_matches('/'))
+}
+
+impl Layout {
+    /// The hierarchies berth manages: every v1 hierarchy, and the v2 one only on a
+    /// pure v2 host (in hybrid mode the OCI runtime handles the unified mount itself).
+    fn managed(&self) -> impl Iterator<Item = &Hierarchy> {
+        let unified = self.mode == Mode::Unified;
+        self.hierarchies.iter().filter(move |h| h.v2 == unified)
+    }
+
+    /// Creates `path` (absolute, relative to each hierarchy root) in every managed
+    /// hierarchy; returns the directories it created, deepest last.
+    pub fn create(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
+        let rel = rel_path(path)?;
+        let mut made = Vec::new();
+        for h in self.managed() {
+            let mut dir = h.mountpoint.clone();
+            for comp in rel.split('/').filter(|c| !c.is_empty()) {
+                let parent = dir.clone();
+                dir.push(comp);
+                if dir.exists() {
+                    continue;
+                }
+                if let Err(source) = fs::create_dir(&dir) {
+                    let _ = self.undo(&made);
+                    return Err(CgroupError::Io { op: "mkdir", path: dir.display().to_string(), source });
+                }
+                made.push(dir.clone());
+                if h.controllers.iter().any(|c| c == "cpuset") {
+                    // v1 cpuset children start empty and refuse tasks: inherit the parent's.
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        if let Ok(v) = fs::read_to_string(parent.join(f)) {
+                            let _ = fs::write(dir.join(f), v.trim());
+                        }
+                    }
+                }
+                if h.v2 {
+                    enable_subtree(&parent);
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    fn undo(&self, made: &[PathBuf]) -> Result<(), CgroupError> {
+        for d in made.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+        Ok(())
+    }
+
+    /// Removes `path` and the sub-cgroups under it (deepest first) in every managed
+    /// hierarchy. Idempotent; fails with EBUSY context if a process is still inside.
+    pub fn remove(&self, path: &str) -> Result<(), CgroupError> {
+        let rel = rel_path(path)?;
+        if rel.is_empty() {
+            return Err(CgroupError::BadPath(path.to_string()));
+        }
+        for h in self.managed() {
+            remove_tree(&h.mountpoint.join(rel))?;
+        }
+        Ok(())
+    }
+
+    /// Directories of `path` that exist in any managed hierarchy (for leak checks).
+    pub fn existing(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
+        let rel = rel_path(path)?;
+        Ok(self.managed().map(|h| h.mountpoint.join(rel)).filter(|p| p.exists()).collect())
+    }
+}
+
+fn enable_subtree(dir: &Path) {
+    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else { return };
+    let want: Vec<String> = avail.split_whitespace().map(|c| format!("+{c}")).collect();
+    let _ = fs::write(dir.join("cgroup.subtree_control"), want.join(" "));
+}
+
+fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(CgroupError::Io { op: "readdir", path: dir.display().to_string(), source }),
+    };
+    for e in entries.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            remove_tree(&e.path())?;
+        }
+    }
+    // A cgroup that just lost its last task may report EBUSY for a moment.
+    let mut last = None;
+    for _ in 0..50 {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                last = Some(e);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(source) => return Err(CgroupError::Io { op: "rmdir", path: dir.display().to_string(), source }),
+        }
+    }
+    Err(CgroupError::Io { op: "rmdir", path: dir.display().to_string(), source: last.unwrap() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_hybrid_host() {
+        let text = include_str!("../testdata/mountinfo-hybrid.txt");
+        let l = layout_from(text, |_| Some("hugetlb\n".into())).unwrap();
+        assert_eq!(l.mode, Mode::Hybrid);
+        assert_eq!(l.unified_controllers, vec!["hugetlb"]);
+        let mem = l.hierarchies.iter().find(|h| h.controllers == ["memory"]).unwrap();
+        assert_eq!(mem.mountpoint, PathBuf::from("/sys/fs/cgroup/memory"));
+        assert!(l.hierarchies.iter().any(|h| h.controllers == ["name=systemd"]));
+        assert_eq!(l.managed().count(), l.hierarchies.len() - 1);
+    }
+
+    #[test]
+    fn recorded_v2_host() {
+        let text = include_str!("../testdata/mountinfo-v2.txt");
+        let l = layout_from(text, |_| Some("cpu memory pids".into())).unwrap();
+        assert_eq!(l.mode, Mode::Unified);
+        assert_eq!(l.managed().count(), 1);
+    }
+
+    #[test]
+    fn v2_tree_create_and_remove() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("cgroup.controllers"), "cpu memory").unwrap();
+        let l = Layout {
+            mode: Mode::Unified,
+            hierarchies: vec![Hierarchy { controllers: vec![], mountpoint: root.path().into(), v2: true }],
+            unified_controllers: vec![],
+        };
+        let made = l.create("/berth/pod-a").unwrap();
+        assert_eq!(made.len(), 2);
+        assert_eq!(fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(), "+cpu +memory");
+        fs::create_dir(root.path().join("berth/pod-a/ctr")).unwrap();
+        l.remove("/berth/pod-a").unwrap();
+        assert!(!root.path().join("berth/pod-a").exists());
+        l.remove("/berth/pod-a").unwrap();
+        assert!(matches!(l.create("/berth/../x"), Err(CgroupError::BadPath(_))));
+        assert!(matches!(l.remove("/"), Err(CgroupError::BadPath(_))));
+    }
+}

@@ -1,0 +1,62 @@
+//! Overlay and bind mounts for container root filesystems.
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("overlay needs at least one lower directory")]
+    NoLowerDirs,
+    #[error("overlay option string for {target} is {len} bytes, over the kernel's page limit")]
+    OptionsTooLong { target: String, len: usize },
+    #[error("path {0:?} contains a character overlay options cannot carry (',' or ':')")]
+    BadPath(String),
+    #[error("{op} {target}: {source}")]
+    Sys { op: &'static str, target: String, source: nix::Error },
+}
+
+fn check(p: &str) -> Result<(), MountError> {
+    if p.contains(',') || p.contains(':') {
+        return Err(MountError::BadPath(p.to_string()));
+    }
+    Ok(())
+}
+
+/// Builds the overlay option string; `lowers` are ordered top-most first, as overlayfs wants.
+pub fn overlay_options(lowers: &[String], upper: &str, work: &str) -> Result<String, MountError> {
+    if lowers.is_empty() {
+        return Err(MountError::NoLowerDirs);
+    }
+    for p in lowers.iter().chain([upper.to_string(), work.to_string()].iter()) {
+        check(p)?;
+    }
+    Ok(format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), upper, work))
+}
+
+pub fn mount_overlay(lowers: &[String], upper: &str, work: &str, target: &str) -> Result<(), MountError> {
+    let opts = overlay_options(lowers, upper, work)?;
+    if opts.len() >= 4096 {
+        return Err(MountError::OptionsTooLong { target: target.to_string(), len: opts.len() });
+    }
+    mount(Some("overlay"), Path::new(target), Some("overlay"), MsFlags::empty(), Some(opts.as_str()))
+        .map_err(|source| MountError::Sys { op: "mount overlay", target: target.to_string(), source })
+}
+
+/// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
+pub fn unmount(target: &str) -> Result<(), MountError> {
+    match umount2(Path::new(target), MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
+        Err(source) => Err(MountError::Sys { op: "umount", target: target.to_string(), source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn options_order_and_validation() {
+        let o = overlay_options(&["/l/b".into(), "/l/a".into()], "/u", "/w").unwrap();
+        assert_eq!(o, "lowerdir=/l/b:/l/a,upperdir=/u,workdir=/w");
+        assert!(matches!(overlay_options(&[], "/u", "/w"), Err(MountError::NoLowerDirs)));
+        assert!(matches!(overlay_options(&["/a,b".into()], "/u", "/w"), Err(MountError::BadPath(_))));
+    }
+}

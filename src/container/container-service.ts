@@ -1,0 +1,226 @@
+// Containers: overlay rootfs from the image's layers, config.json from the CRI config
+// merged with the image config, a detached berth-monitor that runs `<runtime> create`
+// and owns stdio, logs and the exit status; start/stop/remove/exec through the runtime.
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deadline, invalid, notFound, precondition, wrap } from '../errors.js';
+import { ContainerConfig } from '../gen/runtime/v1/api.js';
+import type { ImageService } from '../image/image-service.js';
+import type { Logger } from '../log.js';
+import { native } from '../native/index.js';
+import { generateSpec } from '../oci/spec.js';
+import type { RuntimeRegistry } from '../oci/runtime-registry.js';
+import type { PodRecord } from '../pod/pod.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { newId } from '../store/records.js';
+import { Rollback } from '../util/rollback.js';
+import { containerNameKey, type ContainerRecord } from './container.js';
+import { startMonitor } from './monitor.js';
+
+export interface ContainerServiceDeps {
+  store: ObjectStore<ContainerRecord>;
+  pods: ObjectStore<PodRecord>;
+  images: ImageService;
+  runtimes: RuntimeRegistry;
+  runtimeDir: string;
+  root: string;
+  boundingCaps: string[];
+  minOomScoreAdj: number;
+  createTimeoutMs: number;
+  log: Logger;
+}
+
+const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RFC3339 with up to 9 fractional digits → ns since epoch (decimal string). */
+export function rfc3339ToNs(ts: string): string {
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return '0';
+  const frac = /\.(\d+)/.exec(ts)?.[1] ?? '';
+  const subMs = BigInt((frac.padEnd(9, '0').slice(3, 9) || '0').replace(/^$/, '0'));
+  return (BigInt(Math.floor(ms)) * 1_000_000n + subMs).toString();
+}
+
+export class ContainerService {
+  constructor(private readonly d: ContainerServiceDeps) {}
+
+  config(c: ContainerRecord): ContainerConfig {
+    return ContainerConfig.fromJSON(c.config);
+  }
+
+  inPod(podId: string): ContainerRecord[] {
+    return this.d.store.list().filter((c) => c.podId === podId);
+  }
+
+  imageInUse(imageId: string): boolean {
+    return this.d.store.list().some((c) => c.imageId === imageId);
+  }
+
+  private exitFile(c: ContainerRecord): string {
+    return path.join(c.bundle, 'exit');
+  }
+
+  /** Folds the monitor's exit file into the record (the container may have ended any time). */
+  async refresh(c: ContainerRecord): Promise<ContainerRecord> {
+    if (c.state === 'exited') return c;
+    let raw: string;
+    try {
+      raw = await fs.readFile(this.exitFile(c), 'utf8');
+    } catch {
+      return c;
+    }
+    const exit = JSON.parse(raw) as { exitCode: number; exitedAt: string };
+    c.state = 'exited';
+    c.exitCode = exit.exitCode;
+    c.finishedAt = rfc3339ToNs(exit.exitedAt);
+    c.reason = exit.exitCode === 0 ? 'Completed' : 'Error';
+    await this.d.store.save(c);
+    return c;
+  }
+
+  async get(id: string): Promise<ContainerRecord> {
+    return this.refresh(this.d.store.get(id));
+  }
+
+  private logPath(pod: PodRecord, cfg: ContainerConfig, bundle: string): string {
+    const dir = (pod.config as { logDirectory?: string }).logDirectory ?? '';
+    if (!cfg.logPath) return path.join(bundle, 'container.log');
+    if (!dir) throw invalid(`log_path ${JSON.stringify(cfg.logPath)} given but the pod has no log_directory`);
+    const full = path.resolve(dir, cfg.logPath);
+    if (path.isAbsolute(cfg.logPath) || !full.startsWith(`${path.resolve(dir)}/`)) {
+      throw invalid(`log_path ${JSON.stringify(cfg.logPath)} escapes the pod log directory ${dir}`);
+    }
+    return full;
+  }
+
+  async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
+    if (!cfg.metadata?.name) throw invalid('container config needs metadata with a name');
+    if (!cfg.image?.image) throw invalid('container config needs an image');
+    if (cfg.tty || cfg.stdin) throw precondition('tty and stdin containers need the streaming work (not supported yet)');
+    const pod = this.d.pods.get(podId);
+    if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
+    const image = this.d.images.find(cfg.image.image);
+    if (!image) throw notFound(`image ${cfg.image.image} not found: pull it first`);
+    const rt = this.d.runtimes.get(pod.runtimeHandler);
+    rt.ensureReady();
+
+    const id = newId();
+    const nameKey = containerNameKey(cfg.metadata.name, cfg.metadata.attempt, pod.nameKey);
+    this.d.store.reserve(nameKey, id);
+    const log = this.d.log.child({ container: id.slice(0, 12), pod: pod.id.slice(0, 12), name: cfg.metadata.name });
+    const rb = new Rollback(log, { container: id });
+    rb.push('release name', () => this.d.store.release(nameKey, id));
+    const bundle = path.join(this.d.runtimeDir, 'containers', id);
+    const layerDir = this.d.store.recordDir(id);
+    const rootfs = path.join(bundle, 'rootfs');
+    const rec: ContainerRecord = {
+      id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: cfg.image.image,
+      state: 'created', createdAt: nsNow(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
+      logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
+      stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
+    };
+    try {
+      rec.logPath = this.logPath(pod, cfg, bundle);
+      rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
+      rb.push('remove writable layer', () => fs.rm(layerDir, { recursive: true, force: true }));
+      for (const d of [rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
+      await fs.mkdir(path.dirname(rec.logPath), { recursive: true });
+      const lowers = image.layers.map((l) => path.join(this.d.images.store.layerDir(l.chainId), 'diff')).reverse();
+      if (lowers.length === 0) {
+        lowers.push(path.join(bundle, 'empty'));
+        await fs.mkdir(lowers[0]!);
+      }
+      await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
+      rb.push('unmount rootfs', () => native.unmount(rootfs));
+      const podCfg = pod.config as { hostname?: string; metadata?: { name?: string }; linux?: { sysctls?: Record<string, string> } };
+      const spec = generateSpec({
+        ociVersion: rt.status.specVersion,
+        container: cfg,
+        image: image.config,
+        rootfs,
+        hostname: pod.hostNetwork ? '' : podCfg.hostname || podCfg.metadata?.name || '',
+        podNamespaces: pod.namespaces,
+        cgroupsPath: rec.cgroupsPath,
+        podFiles: ['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
+        boundingCaps: this.d.boundingCaps,
+        minOomScoreAdj: this.d.minOomScoreAdj,
+        sysctls: podCfg.linux?.sysctls ?? {},
+      });
+      if (pod.hostNetwork) delete spec.hostname;
+      await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
+      await this.d.store.save(rec);
+      rb.push('runtime delete', () => rt.delete(id));
+      const started = await startMonitor({
+        runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logPath: rec.logPath, exitFile: path.join(bundle, 'exit'),
+        pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
+        timeoutMs: this.d.createTimeoutMs,
+      });
+      rec.pid = started.pid;
+      rec.monitorPid = started.monitorPid;
+      await this.d.store.save(rec);
+      log.info({ handler: rt.handler, image: image.id }, 'container created');
+      return rec;
+    } catch (e) {
+      await rb.run();
+      await this.d.store.delete(rec).catch(() => undefined);
+      throw wrap(e, `create container ${cfg.metadata.name} in pod ${pod.id}`);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const c = await this.get(id);
+    if (c.state !== 'created') throw precondition(`container ${c.id} is ${c.state}, not created`);
+    await this.d.runtimes.get(c.runtimeHandler).start(c.id);
+    c.state = 'running';
+    c.startedAt = nsNow();
+    await this.d.store.save(c);
+    await this.refresh(c);
+  }
+
+  private async waitExit(c: ContainerRecord, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      if (existsSync(this.exitFile(c))) return true;
+      if (Date.now() >= until) return false;
+      await sleep(10);
+    }
+  }
+
+  /** Stop signal, up to `timeoutSec` for the exit, then SIGKILL. Idempotent. */
+  async stop(id: string, timeoutSec: number): Promise<void> {
+    const c = await this.get(id);
+    if (c.state === 'exited') return;
+    const rt = this.d.runtimes.get(c.runtimeHandler);
+    if (c.state === 'running' && timeoutSec > 0) {
+      await rt.kill(c.id, c.stopSignal);
+      if (await this.waitExit(c, timeoutSec * 1000)) return void (await this.refresh(c));
+    }
+    await rt.kill(c.id, 'SIGKILL');
+    if (!(await this.waitExit(c, 10_000))) throw wrap(new Error('did not exit 10 s after SIGKILL'), `stop container ${c.id}`);
+    await this.refresh(c);
+    this.d.log.info({ container: c.id.slice(0, 12) }, 'container stopped');
+  }
+
+  /** Kills if needed, deletes from the runtime, unmounts and forgets. Idempotent. */
+  async remove(id: string): Promise<void> {
+    const c = this.d.store.find(id);
+    if (!c) return;
+    await this.stop(c.id, 0);
+    await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
+    native.unmount(path.join(c.bundle, 'rootfs'));
+    await fs.rm(c.bundle, { recursive: true, force: true });
+    await this.d.store.delete(c);
+    this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
+  }
+
+  async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
+    if (cmd.length === 0) throw invalid('exec needs a command');
+    const c = await this.get(id);
+    if (c.state !== 'running') throw precondition(`container ${c.id} is ${c.state}, not running`);
+    const pidFile = path.join(c.bundle, `exec-${newId().slice(0, 8)}.pid`);
+    const r = await this.d.runtimes.get(c.runtimeHandler).exec(c.id, cmd, timeoutSec * 1000, pidFile);
+    if (r.timedOut) throw deadline(`exec in container ${c.id} timed out after ${timeoutSec} s`);
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code };
+  }
+}

@@ -1,0 +1,37 @@
+// The container record and its state machine:
+//
+//   (CreateContainer) ──► created ──(StartContainer)──► running ──(exit / StopContainer)──► exited
+//        created ──(StopContainer: killed before start)──► exited;  any ──(RemoveContainer)──► gone
+//
+// "exited" is learnt from the exit file the monitor writes, so it is true even when the
+// container ended while berthd was not looking.
+import type { Stored } from '../store/object-store.js';
+
+export interface ContainerRecord extends Stored {
+  podId: string;
+  /** ContainerConfig in proto-JSON form. */
+  config: unknown;
+  imageId: string;
+  /** The image as the caller named it. */
+  imageName: string;
+  state: 'created' | 'running' | 'exited';
+  createdAt: string; // int64 ns as decimal strings
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  pid: number;
+  monitorPid: number;
+  logPath: string;
+  runtimeHandler: string;
+  /** <runtimeDir>/containers/<id>: config.json, rootfs (overlay merged), exit, pid. */
+  bundle: string;
+  /** <root>/containers/<id>: the writable layer (upper, work). */
+  layerDir: string;
+  cgroupsPath: string;
+  stopSignal: string;
+  reason: string;
+}
+
+export function containerNameKey(name: string, attempt: number, podNameKey: string): string {
+  return `${name}_${attempt}_${podNameKey}`;
+}

@@ -1,0 +1,26 @@
+// What CRI handlers may use: the services (never the native layer directly).
+import type { Cni } from '../cni/cni.js';
+import type { Config } from '../config/config.js';
+import type { ContainerRecord } from '../container/container.js';
+import type { ContainerService } from '../container/container-service.js';
+import type { ImageService } from '../image/image-service.js';
+import type { RuntimeRegistry } from '../oci/runtime-registry.js';
+import type { PodRecord } from '../pod/pod.js';
+import type { PodService } from '../pod/pod-service.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+export interface CriContext {
+  cfg: Config;
+  version: string;
+  pods: PodService;
+  podStore: ObjectStore<PodRecord>;
+  containers: ContainerService;
+  containerStore: ObjectStore<ContainerRecord>;
+  images: ImageService;
+  runtimes: RuntimeRegistry;
+  cni: Cni;
+}
+
+// A handler takes the decoded request and returns the response message.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (ctx: CriContext, req: any) => Promise<unknown>;

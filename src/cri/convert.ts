@@ -1,0 +1,100 @@
+// Records → CRI messages.
+import type { ContainerRecord } from '../container/container.js';
+import type { ContainerService } from '../container/container-service.js';
+import {
+  type Container,
+  ContainerState,
+  type ContainerStatus,
+  type Image,
+  type PodSandbox,
+  PodSandboxState,
+  type PodSandboxStatus,
+} from '../gen/runtime/v1/api.js';
+import type { ImageRecord } from '../image/image-store.js';
+import type { PodRecord } from '../pod/pod.js';
+import type { PodService } from '../pod/pod-service.js';
+
+const states = { created: ContainerState.CONTAINER_CREATED, running: ContainerState.CONTAINER_RUNNING, exited: ContainerState.CONTAINER_EXITED };
+
+export function podState(p: PodRecord): PodSandboxState {
+  return p.state === 'ready' ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
+}
+
+export function podSandbox(pods: PodService, p: PodRecord): PodSandbox {
+  const cfg = pods.config(p);
+  return {
+    id: p.id,
+    metadata: cfg.metadata,
+    state: podState(p),
+    createdAt: BigInt(p.createdAt),
+    labels: cfg.labels,
+    annotations: cfg.annotations,
+    runtimeHandler: p.runtimeHandler,
+  };
+}
+
+export function podSandboxStatus(pods: PodService, p: PodRecord): PodSandboxStatus {
+  const cfg = pods.config(p);
+  const [ip, ...more] = p.network?.attached ? p.network.ips : [];
+  return {
+    ...podSandbox(pods, p),
+    network: { ip: ip ?? '', additionalIps: more.map((x) => ({ ip: x })) },
+    linux: { namespaces: { options: cfg.linux?.securityContext?.namespaceOptions } },
+  };
+}
+
+export function container(cs: ContainerService, c: ContainerRecord): Container {
+  const cfg = cs.config(c);
+  return {
+    id: c.id,
+    podSandboxId: c.podId,
+    metadata: cfg.metadata,
+    image: { image: c.imageName, annotations: {}, userSpecifiedImage: c.imageName, runtimeHandler: '', imageRef: c.imageId },
+    imageRef: c.imageId,
+    imageId: c.imageId,
+    state: states[c.state],
+    createdAt: BigInt(c.createdAt),
+    labels: cfg.labels,
+    annotations: cfg.annotations,
+  };
+}
+
+export function containerStatus(cs: ContainerService, c: ContainerRecord): ContainerStatus {
+  const cfg = cs.config(c);
+  const base = container(cs, c);
+  return {
+    id: c.id,
+    metadata: base.metadata,
+    state: base.state,
+    createdAt: base.createdAt,
+    startedAt: BigInt(c.startedAt),
+    finishedAt: BigInt(c.finishedAt),
+    exitCode: c.exitCode,
+    image: base.image,
+    imageRef: c.imageId,
+    imageId: c.imageId,
+    reason: c.reason,
+    message: '',
+    labels: cfg.labels,
+    annotations: cfg.annotations,
+    mounts: cfg.mounts,
+    logPath: c.logPath,
+    resources: undefined,
+    user: undefined,
+    stopSignal: 0,
+  };
+}
+
+export function image(i: ImageRecord): Image {
+  const uid = /^\d+/.exec(i.config.User ?? '')?.[0];
+  return {
+    id: i.id,
+    repoTags: i.repoTags,
+    repoDigests: i.repoDigests,
+    size: BigInt(i.size),
+    uid: uid !== undefined ? { value: BigInt(uid) } : i.config.User ? undefined : { value: 0n },
+    username: uid === undefined ? (i.config.User ?? '').split(':')[0]! : '',
+    spec: { image: i.id, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: i.id },
+    pinned: false,
+  };
+}

@@ -1,0 +1,81 @@
+// Registers both CRI services through one wrapper: every RPC gets the same log line,
+// the same error → gRPC status mapping (errors.ts) and, if berth has no handler for it
+// yet, UNIMPLEMENTED with the RPC's name — never a silent empty success.
+import { type ServerUnaryCall, type sendUnaryData, Server, type ServiceDefinition, status, type UntypedServiceImplementation, type ServerWritableStream } from '@grpc/grpc-js';
+import { toGrpc } from '../errors.js';
+import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
+import type { Logger } from '../log.js';
+import type { CriContext, Handler } from './context.js';
+import { ContainerStatus } from './container-status.js';
+import { CreateContainer } from './create-container.js';
+import { ExecSync } from './exec-sync.js';
+import { ImageFsInfo } from './image-fs-info.js';
+import { ImageStatus } from './image-status.js';
+import { ListContainers } from './list-containers.js';
+import { ListImages } from './list-images.js';
+import { ListPodSandbox } from './list-pod-sandbox.js';
+import { PodSandboxStatus } from './pod-sandbox-status.js';
+import { PullImage } from './pull-image.js';
+import { RemoveContainer } from './remove-container.js';
+import { RemoveImage } from './remove-image.js';
+import { RemovePodSandbox } from './remove-pod-sandbox.js';
+import { RunPodSandbox } from './run-pod-sandbox.js';
+import { StartContainer } from './start-container.js';
+import { Status } from './status.js';
+import { StopContainer } from './stop-container.js';
+import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { Version } from './version.js';
+
+/** Handlers by RPC name (the last segment of the gRPC path). */
+export const handlers: Record<string, Handler> = {
+  Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
+  CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
+  PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo,
+};
+
+/** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
+const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo']);
+
+function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(def)) {
+    const rpc = method.path.split('/').pop()!;
+    const handler = handlers[rpc];
+    if (method.responseStream) {
+      impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
+        call.emit('error', { code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+      };
+      continue;
+    }
+    impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      if (!handler) {
+        log.debug({ rpc }, 'unimplemented RPC');
+        callback({ code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+        return;
+      }
+      const started = process.hrtime.bigint();
+      handler(ctx, call.request).then(
+        (res) => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          if (quiet.has(rpc)) log.debug({ rpc, ms }, 'rpc');
+          else log.info({ rpc, ms }, 'rpc');
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const g = toGrpc(err);
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          log[g.code === status.INTERNAL ? 'error' : 'warn']({ rpc, ms, code: status[g.code], err: g.details }, 'rpc failed');
+          callback({ code: g.code, details: g.details });
+        },
+      );
+    };
+  }
+  return impl;
+}
+
+export function createCriServer(ctx: CriContext, log: Logger): Server {
+  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log));
+  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log));
+  return server;
+}

@@ -1,0 +1,42 @@
+import type { StatusRequest, StatusResponse } from '../gen/runtime/v1/api.js';
+import type { CriContext } from './context.js';
+
+/** RuntimeReady follows the default handler; each handler that cannot run is named with its reason. */
+export async function Status(ctx: CriContext, req: StatusRequest): Promise<StatusResponse> {
+  const def = ctx.runtimes.default;
+  const net = ctx.cni.load();
+  const handlers = [...ctx.runtimes.handlers.values()];
+  const broken = handlers.filter((h) => !h.status.ready);
+  const info: Record<string, string> = {};
+  if (req.verbose) {
+    info.config = JSON.stringify({ ...ctx.cfg });
+    info.runtimeHandlers = JSON.stringify(Object.fromEntries(handlers.map((h) => [h.handler, { binary: h.binary, ...h.status }])));
+  }
+  return {
+    status: {
+      conditions: [
+        {
+          type: 'RuntimeReady',
+          status: def.status.ready,
+          reason: def.status.ready ? '' : 'RuntimeHandlerNotReady',
+          message: def.status.ready
+            ? broken.map((h) => `runtime handler ${h.handler} cannot run: ${h.status.reason}`).join('; ')
+            : `default runtime handler ${def.handler}: ${def.status.reason}`,
+        },
+        {
+          type: 'NetworkReady',
+          status: !!net.conf,
+          reason: net.conf ? '' : 'NetworkPluginNotReady',
+          message: net.conf ? '' : `Network plugin returns error: ${net.error}`,
+        },
+      ],
+    },
+    info,
+    // The default handler is listed under its name and as "" (what RuntimeClass-less pods use).
+    runtimeHandlers: [...(def.status.ready ? [''] : []), ...handlers.filter((h) => h.status.ready).map((h) => h.handler)].map((name) => ({
+      name,
+      features: { recursiveReadOnlyMounts: false, userNamespaces: false },
+    })),
+    features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
+  };
+}

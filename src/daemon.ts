@@ -1,0 +1,111 @@
+// berthd: wires config, stores, services and the CRI server; owns the socket's life.
+import { ServerCredentials } from '@grpc/grpc-js';
+import { promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Cni } from './cni/cni.js';
+import type { Config } from './config/config.js';
+import type { ContainerRecord } from './container/container.js';
+import { ContainerService } from './container/container-service.js';
+import type { CriContext } from './cri/context.js';
+import { createCriServer } from './cri/server.js';
+import { BerthError, precondition } from './errors.js';
+import { ImageService } from './image/image-service.js';
+import { ImageStore } from './image/image-store.js';
+import type { Logger } from './log.js';
+import { native, root as packageRoot } from './native/index.js';
+import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
+import { RuntimeRegistry } from './oci/runtime-registry.js';
+import type { PodRecord } from './pod/pod.js';
+import { PodService } from './pod/pod-service.js';
+import { RegistriesConf } from './registry/registries-conf.js';
+import { ObjectStore } from './store/object-store.js';
+
+/** Is a live server answering on this unix socket? */
+function socketIsLive(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(file);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface Daemon {
+  ctx: CriContext;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
+  const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  try {
+    await fs.access(cfg.socket);
+    if (await socketIsLive(cfg.socket)) throw precondition(`socket ${cfg.socket} is held by a live berthd (or another server); refusing to start`);
+    log.warn({ socket: cfg.socket }, 'removing stale socket');
+    await fs.rm(cfg.socket, { force: true });
+  } catch (e) {
+    if (e instanceof BerthError) throw e;
+  }
+  for (const d of [cfg.root, cfg.runtimeDir, path.dirname(cfg.socket)]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+
+  const cg = native.cgroupInfo();
+  const oom = minOomScoreAdj();
+  if (oom.restricted) {
+    log.warn({ minOomScoreAdj: oom.min }, 'no CAP_SYS_RESOURCE: oom_score_adj below berthd\'s own is clamped to it (restrict_oom_score_adj)');
+  }
+  const caps = boundingCaps();
+  log.info({ cgroups: cg.mode, unifiedControllers: cg.unifiedControllers, caps: caps.length }, 'host');
+
+  const runtimes = new RuntimeRegistry(cfg);
+  const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
+  const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
+  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'));
+  let containers: ContainerService | undefined;
+  const registriesFile = process.env.CONTAINERS_REGISTRIES_CONF ?? cfg.registriesConf;
+  const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(registriesFile), log, (id) => containers?.imageInUse(id) ?? false);
+  containers = new ContainerService({
+    store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, log,
+  });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, log });
+
+  await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
+  const netState = cni.load();
+  if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
+
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni };
+  const server = createCriServer(ctx, log);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  await fs.chmod(cfg.socket, 0o600);
+  log.info({ socket: cfg.socket, root: cfg.root, runtimeDir: cfg.runtimeDir, version }, 'berthd serving CRI');
+
+  return {
+    ctx,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 5000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      await fs.rm(cfg.socket, { force: true });
+      // The cgroup root holds only berth's own pods; drop it when none is left.
+      if (podStore.list().length === 0) {
+        try {
+          native.cgroupRemove(cfg.cgroupRoot);
+        } catch (e) {
+          log.warn({ cgroupRoot: cfg.cgroupRoot, err: (e as Error).message }, 'could not remove cgroup root');
+        }
+      }
+      log.info('berthd stopped');
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// Image references as the docker/distribution grammar defines them, normalised the way
+// the containers tools and the kubelet expect: `busybox` → docker.io/library/busybox:latest.
+import { invalid } from '../errors.js';
+
+export interface Reference {
+  /** Registry host[:port] as written (docker.io for Docker Hub). */
+  registry: string;
+  /** Repository path inside the registry, e.g. library/busybox. */
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const componentRe = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const tagRe = /^[\w][\w.-]{0,127}$/;
+export const digestRe = /^sha256:[a-f0-9]{64}$/;
+
+export function parseReference(input: string): Reference {
+  const ref = input.trim();
+  if (!ref) throw invalid('image reference is empty');
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!digestRe.test(digest)) throw invalid(`image reference ${JSON.stringify(input)}: bad digest ${JSON.stringify(digest)}`);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!tagRe.test(tag)) throw invalid(`image reference ${JSON.stringify(input)}: bad tag ${JSON.stringify(tag)}`);
+  }
+  const parts = rest.split('/');
+  let registry = 'docker.io';
+  const first = parts[0]!;
+  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || /[A-Z]/.test(first))) {
+    registry = first === 'index.docker.io' ? 'docker.io' : first;
+    parts.shift();
+  }
+  if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
+  for (const p of parts) {
+    if (!componentRe.test(p)) throw invalid(`image reference ${JSON.stringify(input)}: bad repository component ${JSON.stringify(p)}`);
+  }
+  if (!tag && !digest) tag = 'latest';
+  return { registry, repository: parts.join('/'), ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+export function repoName(r: Reference): string {
+  return `${r.registry}/${r.repository}`;
+}
+
+/** The canonical string: registry/repo[:tag][@digest]. */
+export function formatReference(r: Reference): string {
+  return `${repoName(r)}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
+}

@@ -1,0 +1,141 @@
+// Pod sandboxes: pinned namespaces (no infra process), a pod cgroup, CNI networking and
+// the pod's resolv.conf/hostname/hosts. Every step of a run is undone if a later one fails.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Cni } from '../cni/cni.js';
+import type { ContainerService } from '../container/container-service.js';
+import { invalid, precondition, wrap } from '../errors.js';
+import { NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import type { Logger } from '../log.js';
+import { native } from '../native/index.js';
+import { validateSysctls } from '../oci/spec.js';
+import type { RuntimeRegistry } from '../oci/runtime-registry.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { newId } from '../store/records.js';
+import { Rollback } from '../util/rollback.js';
+import { writePodFiles } from './pod-files.js';
+import { podNameKey, type PodRecord } from './pod.js';
+
+export interface PodServiceDeps {
+  store: ObjectStore<PodRecord>;
+  containers: ContainerService;
+  cni: Cni;
+  runtimes: RuntimeRegistry;
+  runtimeDir: string;
+  cgroupRoot: string;
+  log: Logger;
+}
+
+export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
+
+export class PodService {
+  constructor(private readonly d: PodServiceDeps) {}
+
+  private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
+    const m = cfg.metadata!;
+    return { podId: pod.id, netns: pod.namespaces.network ?? '', namespace: m.namespace, name: m.name, uid: m.uid };
+  }
+
+  config(pod: PodRecord): PodSandboxConfig {
+    return PodSandboxConfig.fromJSON(pod.config);
+  }
+
+  async run(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
+    const m = cfg.metadata;
+    if (!m?.name || !m.namespace || !m.uid) throw invalid('pod sandbox config needs metadata with name, namespace and uid');
+    if (cfg.logDirectory && !path.isAbsolute(cfg.logDirectory)) throw invalid(`log_directory ${JSON.stringify(cfg.logDirectory)} must be absolute`);
+    const rt = this.d.runtimes.get(handlerName);
+    rt.ensureReady();
+    const nsOpts = cfg.linux?.securityContext?.namespaceOptions;
+    const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
+    const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
+    validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
+    const parent = cfg.linux?.cgroupParent ?? '';
+    if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
+    if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
+
+    const id = newId();
+    const nameKey = podNameKey(cfg);
+    this.d.store.reserve(nameKey, id);
+    const log = this.d.log.child({ pod: id.slice(0, 12), name: m.name, namespace: m.namespace });
+    const rb = new Rollback(log, { pod: id });
+    rb.push('release name', () => this.d.store.release(nameKey, id));
+    const runDir = path.join(this.d.runtimeDir, 'pods', id);
+    const pod: PodRecord = {
+      id,
+      nameKey,
+      config: PodSandboxConfig.toJSON(cfg),
+      state: 'ready',
+      createdAt: nowNs(),
+      runtimeHandler: rt.handler,
+      namespaces: {},
+      cgroupPath: parent || `${this.d.cgroupRoot}/pod-${id}`,
+      cgroupCreated: !parent,
+      filesDir: runDir,
+      hostNetwork,
+    };
+    try {
+      rb.push('remove pod dirs', () => fs.rm(runDir, { recursive: true, force: true }));
+      const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
+      if (kinds.length) {
+        const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : cfg.hostname || m.name);
+        rb.push('unpin namespaces', () => pins.forEach((p) => native.unpinNamespace(p)));
+        for (const p of pins) {
+          const kind = path.basename(p);
+          if (kind === 'net') pod.namespaces.network = p;
+          if (kind === 'ipc') pod.namespaces.ipc = p;
+          if (kind === 'uts') pod.namespaces.uts = p;
+        }
+      }
+      if (pod.cgroupCreated) {
+        native.cgroupCreate(pod.cgroupPath);
+        rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
+      }
+      let ips: string[] = [];
+      if (!hostNetwork) {
+        const net = await this.d.cni.add(this.netArgs(pod, cfg));
+        pod.network = { name: net.network, ips: net.ips, attached: true };
+        rb.push('CNI DEL', () => this.d.cni.del(net.network, this.netArgs(pod, cfg)));
+        ips = net.ips;
+      }
+      await writePodFiles(runDir, cfg.hostname || m.name, cfg.dnsConfig, ips);
+      await this.d.store.save(pod);
+      log.info({ ips, handler: rt.handler }, 'pod sandbox ready');
+      return pod;
+    } catch (e) {
+      await rb.run();
+      await this.d.store.delete(pod).catch(() => undefined);
+      throw wrap(e, `run pod sandbox ${m.namespace}/${m.name}`);
+    }
+  }
+
+  /** Stops every container and releases the network; idempotent. */
+  async stop(id: string): Promise<void> {
+    const pod = this.d.store.get(id);
+    for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.stop(c.id, 0);
+    if (pod.network?.attached) {
+      await this.d.cni.del(pod.network.name, this.netArgs(pod, this.config(pod))).catch((e: Error) => {
+        throw wrap(e, `stop pod sandbox ${pod.id}`);
+      });
+      pod.network.attached = false;
+    }
+    if (pod.state !== 'notready') {
+      pod.state = 'notready';
+      this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox stopped');
+    }
+    await this.d.store.save(pod);
+  }
+
+  /** Stops and removes the pod with its containers, namespaces, cgroup and records; idempotent. */
+  async remove(id: string): Promise<void> {
+    const pod = this.d.store.find(id);
+    if (!pod) return;
+    await this.stop(pod.id);
+    for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.remove(c.id);
+    for (const p of Object.values(pod.namespaces)) native.unpinNamespace(p);
+    if (pod.cgroupCreated) native.cgroupRemove(pod.cgroupPath);
+    await fs.rm(pod.filesDir, { recursive: true, force: true });
+    await this.d.store.delete(pod);
+    this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox removed');
+  }
+}

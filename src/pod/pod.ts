@@ -1,0 +1,29 @@
+// The pod sandbox record and its state machine:
+//
+//   (RunPodSandbox) ──► ready ──(StopPodSandbox)──► notready ──(RemovePodSandbox)──► gone
+//
+// A failed RunPodSandbox leaves no record: every step it made is undone.
+import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import type { Stored } from '../store/object-store.js';
+
+export interface PodRecord extends Stored {
+  /** PodSandboxConfig in its proto-JSON form (PodSandboxConfig.toJSON). */
+  config: unknown;
+  state: 'ready' | 'notready';
+  createdAt: string; // ns since epoch, as a decimal string (int64)
+  runtimeHandler: string;
+  /** Pinned namespace files; absent kinds are the host's. */
+  namespaces: { network?: string; ipc?: string; uts?: string };
+  cgroupPath: string;
+  /** True when berth made the pod cgroup (the kubelet makes its own under cgroup_parent). */
+  cgroupCreated: boolean;
+  network?: { name: string; ips: string[]; attached: boolean };
+  /** Directory with resolv.conf, hostname, hosts. */
+  filesDir: string;
+  hostNetwork: boolean;
+}
+
+export function podNameKey(c: PodSandboxConfig): string {
+  const m = c.metadata!;
+  return `${m.name}_${m.namespace}_${m.uid}_${m.attempt}`;
+}

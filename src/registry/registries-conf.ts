@@ -1,0 +1,92 @@
+// The subset of containers-registries.conf(5) v2 that berth honours so far: per-prefix
+// `location` rewrite, `insecure` (plain HTTP), `blocked`, and `[[registry.mirror]]` lists
+// tried in order before the primary location.
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { invalid } from '../errors.js';
+
+export interface Endpoint {
+  /** host[:port] (and optional path prefix) to talk to. */
+  location: string;
+  insecure: boolean;
+}
+
+interface RegistryEntry {
+  prefix: string;
+  location: string;
+  insecure: boolean;
+  blocked: boolean;
+  mirrors: Endpoint[];
+}
+
+export class RegistriesConf {
+  private constructor(private readonly entries: RegistryEntry[]) {}
+
+  static empty(): RegistriesConf {
+    return new RegistriesConf([]);
+  }
+
+  static load(file: string): RegistriesConf {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return RegistriesConf.empty();
+      throw e;
+    }
+    return RegistriesConf.parse(text, file);
+  }
+
+  static parse(text: string, file = 'registries.conf'): RegistriesConf {
+    let doc: { registry?: Array<Record<string, unknown>> };
+    try {
+      doc = parseToml(text) as typeof doc;
+    } catch (e) {
+      throw invalid(`${file}: ${(e as Error).message}`);
+    }
+    const entries = (doc.registry ?? []).map((r): RegistryEntry => {
+      const location = String(r.location ?? r.prefix ?? '');
+      const prefix = String(r.prefix ?? location);
+      if (!prefix) throw invalid(`${file}: a [[registry]] needs prefix or location`);
+      const mirrors = ((r.mirror as Array<Record<string, unknown>> | undefined) ?? []).map((m) => ({
+        location: String(m.location ?? ''),
+        insecure: m.insecure === true,
+      }));
+      return { prefix, location: location || prefix, insecure: r.insecure === true, blocked: r.blocked === true, mirrors };
+    });
+    return new RegistriesConf(entries);
+  }
+
+  /**
+   * Endpoints to try, in order, for `registry/repository`. Each carries the repository
+   * path as it is named on that endpoint (a location may rewrite the prefix).
+   */
+  endpoints(name: string): { endpoints: Array<Endpoint & { repository: string }>; blocked: boolean } {
+    const match = this.entries
+      .filter((e) => name === e.prefix || name.startsWith(`${e.prefix}/`))
+      .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+    const split = (location: string, rest: string) => {
+      const slash = location.indexOf('/');
+      const host = slash < 0 ? location : location.slice(0, slash);
+      const pathPrefix = slash < 0 ? '' : `${location.slice(slash + 1)}/`;
+      return { host, repository: `${pathPrefix}${rest}`.replace(/^\/+/, '') };
+    };
+    if (!match) {
+      const slash = name.indexOf('/');
+      const host = name.slice(0, slash);
+      return { endpoints: [{ location: host, insecure: isLoopback(host), repository: name.slice(slash + 1) }], blocked: false };
+    }
+    const rest = name.slice(match.prefix.length).replace(/^\//, '');
+    const all = [...match.mirrors, { location: match.location, insecure: match.insecure }].map((e) => {
+      const { host, repository } = split(e.location, rest);
+      return { location: host, insecure: e.insecure || isLoopback(host), repository };
+    });
+    return { endpoints: all, blocked: match.blocked };
+  }
+}
+
+/** Loopback registries speak plain HTTP, as Docker treats 127.0.0.0/8 as insecure by default. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
