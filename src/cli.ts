@@ -12,17 +12,15 @@ async function main(): Promise<void> {
   }
   const cfg = loadConfig(argv);
   const log = createLogger(cfg.logLevel);
-  const daemon = await startDaemon(cfg, log).catch((e: Error) => {
-    log.fatal({ err: e.message }, 'berthd cannot start');
-    log.flush();
-    process.stderr.write(`berthd: ${e.message}\n`);
-    process.exit(1);
-  });
+  // Signals are handled from the first moment: one that arrives during start-up stops
+  // berthd as soon as it is serving, so no half-started daemon is ever killed mid-way.
   let stopping = false;
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    if (!daemon) return;
     daemon.stop().then(
       () => {
         log.flush();
@@ -36,6 +34,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  daemon = await startDaemon(cfg, log).catch((e: Error) => {
+    log.fatal({ err: e.message }, 'berthd cannot start');
+    log.flush();
+    process.stderr.write(`berthd: ${e.message}\n`);
+    process.exit(1);
+  });
+  if (stopping) {
+    stopping = false;
+    stop('deferred');
+  }
 }
 
 main().catch((e: Error) => {

@@ -144,8 +144,17 @@ export class Cni {
     return { result, network: conf.name, ips };
   }
 
+  /** DEL through every plugin in reverse even if one fails (so the IPAM still releases); the first error is thrown after. */
   private async delWith(conf: NetworkConfList, a: PodNetArgs, prev?: CniResult): Promise<void> {
-    for (const p of [...conf.plugins].reverse()) await this.exec('DEL', conf, p, a, prev);
+    let first: unknown;
+    for (const p of [...conf.plugins].reverse()) {
+      try {
+        await this.exec('DEL', conf, p, a, prev);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
   }
 
   /** DEL with the cached config and result (idempotent: no cache entry means nothing to do). */

@@ -85,8 +85,8 @@ export class ContainerService {
 
   private logPath(pod: PodRecord, cfg: ContainerConfig, bundle: string): string {
     const dir = (pod.config as { logDirectory?: string }).logDirectory ?? '';
-    if (!cfg.logPath) return path.join(bundle, 'container.log');
-    if (!dir) throw invalid(`log_path ${JSON.stringify(cfg.logPath)} given but the pod has no log_directory`);
+    // As containerd does: without both a pod log directory and a log path, the log stays in the bundle.
+    if (!cfg.logPath || !dir) return path.join(bundle, 'container.log');
     const full = path.resolve(dir, cfg.logPath);
     if (path.isAbsolute(cfg.logPath) || !full.startsWith(`${path.resolve(dir)}/`)) {
       throw invalid(`log_path ${JSON.stringify(cfg.logPath)} escapes the pod log directory ${dir}`);

@@ -93,7 +93,7 @@ export class OciRuntime {
     const id = `berth-probe-${randomBytes(6).toString('hex')}`;
     const bundle = path.join(workDir, id);
     try {
-      await fs.mkdir(path.join(bundle, 'rootfs'), { recursive: true });
+      for (const d of ['dev', 'proc']) await fs.mkdir(path.join(bundle, 'rootfs', d), { recursive: true });
       await fs.copyFile(probeBinary, path.join(bundle, 'rootfs', 'busybox'));
       await fs.chmod(path.join(bundle, 'rootfs', 'busybox'), 0o755);
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(probeSpec(spec, `${cgroupRoot}/${id}`)));

@@ -3417,6 +3417,15 @@ export const VersionRequest: MessageFns<VersionRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<VersionRequest>, I>>(base?: I): VersionRequest {
+    return VersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionRequest>, I>>(object: I): VersionRequest {
+    const message = createBaseVersionRequest();
+    message.version = object.version ?? "";
+    return message;
+  },
 };
 
 function createBaseVersionResponse(): VersionResponse {
@@ -3534,6 +3543,18 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<VersionResponse>, I>>(base?: I): VersionResponse {
+    return VersionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionResponse>, I>>(object: I): VersionResponse {
+    const message = createBaseVersionResponse();
+    message.version = object.version ?? "";
+    message.runtimeName = object.runtimeName ?? "";
+    message.runtimeVersion = object.runtimeVersion ?? "";
+    message.runtimeApiVersion = object.runtimeApiVersion ?? "";
+    return message;
+  },
 };
 
 function createBaseDNSConfig(): DNSConfig {
@@ -3623,6 +3644,17 @@ export const DNSConfig: MessageFns<DNSConfig> = {
       obj.options = message.options;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DNSConfig>, I>>(base?: I): DNSConfig {
+    return DNSConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DNSConfig>, I>>(object: I): DNSConfig {
+    const message = createBaseDNSConfig();
+    message.servers = object.servers?.map((e) => e) || [];
+    message.searches = object.searches?.map((e) => e) || [];
+    message.options = object.options?.map((e) => e) || [];
+    return message;
   },
 };
 
@@ -3740,6 +3772,18 @@ export const PortMapping: MessageFns<PortMapping> = {
       obj.hostIp = message.hostIp;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortMapping>, I>>(base?: I): PortMapping {
+    return PortMapping.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortMapping>, I>>(object: I): PortMapping {
+    const message = createBasePortMapping();
+    message.protocol = object.protocol ?? 0;
+    message.containerPort = object.containerPort ?? 0;
+    message.hostPort = object.hostPort ?? 0;
+    message.hostIp = object.hostIp ?? "";
+    return message;
   },
 };
 
@@ -3971,6 +4015,26 @@ export const Mount: MessageFns<Mount> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Mount>, I>>(base?: I): Mount {
+    return Mount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Mount>, I>>(object: I): Mount {
+    const message = createBaseMount();
+    message.containerPath = object.containerPath ?? "";
+    message.hostPath = object.hostPath ?? "";
+    message.readonly = object.readonly ?? false;
+    message.selinuxRelabel = object.selinuxRelabel ?? false;
+    message.propagation = object.propagation ?? 0;
+    message.uidMappings = object.uidMappings?.map((e) => IDMapping.fromPartial(e)) || [];
+    message.gidMappings = object.gidMappings?.map((e) => IDMapping.fromPartial(e)) || [];
+    message.recursiveReadOnly = object.recursiveReadOnly ?? false;
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.imageSubPath = object.imageSubPath ?? "";
+    return message;
+  },
 };
 
 function createBaseIDMapping(): IDMapping {
@@ -4069,6 +4133,17 @@ export const IDMapping: MessageFns<IDMapping> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<IDMapping>, I>>(base?: I): IDMapping {
+    return IDMapping.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IDMapping>, I>>(object: I): IDMapping {
+    const message = createBaseIDMapping();
+    message.hostId = object.hostId ?? 0;
+    message.containerId = object.containerId ?? 0;
+    message.length = object.length ?? 0;
+    return message;
+  },
 };
 
 function createBaseUserNamespace(): UserNamespace {
@@ -4158,6 +4233,17 @@ export const UserNamespace: MessageFns<UserNamespace> = {
       obj.gids = message.gids.map((e) => IDMapping.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UserNamespace>, I>>(base?: I): UserNamespace {
+    return UserNamespace.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UserNamespace>, I>>(object: I): UserNamespace {
+    const message = createBaseUserNamespace();
+    message.mode = object.mode ?? 0;
+    message.uids = object.uids?.map((e) => IDMapping.fromPartial(e)) || [];
+    message.gids = object.gids?.map((e) => IDMapping.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -4287,6 +4373,21 @@ export const NamespaceOption: MessageFns<NamespaceOption> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<NamespaceOption>, I>>(base?: I): NamespaceOption {
+    return NamespaceOption.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NamespaceOption>, I>>(object: I): NamespaceOption {
+    const message = createBaseNamespaceOption();
+    message.network = object.network ?? 0;
+    message.pid = object.pid ?? 0;
+    message.ipc = object.ipc ?? 0;
+    message.targetId = object.targetId ?? "";
+    message.usernsOptions = (object.usernsOptions !== undefined && object.usernsOptions !== null)
+      ? UserNamespace.fromPartial(object.usernsOptions)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseInt64Value(): Int64Value {
@@ -4347,6 +4448,15 @@ export const Int64Value: MessageFns<Int64Value> = {
       obj.value = message.value.toString();
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Int64Value>, I>>(base?: I): Int64Value {
+    return Int64Value.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Int64Value>, I>>(object: I): Int64Value {
+    const message = createBaseInt64Value();
+    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    return message;
   },
 };
 
@@ -4619,6 +4729,37 @@ export const LinuxSandboxSecurityContext: MessageFns<LinuxSandboxSecurityContext
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxSandboxSecurityContext>, I>>(base?: I): LinuxSandboxSecurityContext {
+    return LinuxSandboxSecurityContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxSandboxSecurityContext>, I>>(object: I): LinuxSandboxSecurityContext {
+    const message = createBaseLinuxSandboxSecurityContext();
+    message.namespaceOptions = (object.namespaceOptions !== undefined && object.namespaceOptions !== null)
+      ? NamespaceOption.fromPartial(object.namespaceOptions)
+      : undefined;
+    message.selinuxOptions = (object.selinuxOptions !== undefined && object.selinuxOptions !== null)
+      ? SELinuxOption.fromPartial(object.selinuxOptions)
+      : undefined;
+    message.runAsUser = (object.runAsUser !== undefined && object.runAsUser !== null)
+      ? Int64Value.fromPartial(object.runAsUser)
+      : undefined;
+    message.runAsGroup = (object.runAsGroup !== undefined && object.runAsGroup !== null)
+      ? Int64Value.fromPartial(object.runAsGroup)
+      : undefined;
+    message.readonlyRootfs = object.readonlyRootfs ?? false;
+    message.supplementalGroups = object.supplementalGroups?.map((e) => BigInt(e)) || [];
+    message.supplementalGroupsPolicy = object.supplementalGroupsPolicy ?? 0;
+    message.privileged = object.privileged ?? false;
+    message.seccomp = (object.seccomp !== undefined && object.seccomp !== null)
+      ? SecurityProfile.fromPartial(object.seccomp)
+      : undefined;
+    message.apparmor = (object.apparmor !== undefined && object.apparmor !== null)
+      ? SecurityProfile.fromPartial(object.apparmor)
+      : undefined;
+    message.seccompProfilePath = object.seccompProfilePath ?? "";
+    return message;
+  },
 };
 
 function createBaseSecurityProfile(): SecurityProfile {
@@ -4701,6 +4842,16 @@ export const SecurityProfile: MessageFns<SecurityProfile> = {
       obj.localhostRef = message.localhostRef;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecurityProfile>, I>>(base?: I): SecurityProfile {
+    return SecurityProfile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecurityProfile>, I>>(object: I): SecurityProfile {
+    const message = createBaseSecurityProfile();
+    message.profileType = object.profileType ?? 0;
+    message.localhostRef = object.localhostRef ?? "";
+    return message;
   },
 };
 
@@ -4852,6 +5003,33 @@ export const LinuxPodSandboxConfig: MessageFns<LinuxPodSandboxConfig> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxPodSandboxConfig>, I>>(base?: I): LinuxPodSandboxConfig {
+    return LinuxPodSandboxConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxPodSandboxConfig>, I>>(object: I): LinuxPodSandboxConfig {
+    const message = createBaseLinuxPodSandboxConfig();
+    message.cgroupParent = object.cgroupParent ?? "";
+    message.securityContext = (object.securityContext !== undefined && object.securityContext !== null)
+      ? LinuxSandboxSecurityContext.fromPartial(object.securityContext)
+      : undefined;
+    message.sysctls = (globalThis.Object.entries(object.sysctls ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.overhead = (object.overhead !== undefined && object.overhead !== null)
+      ? LinuxContainerResources.fromPartial(object.overhead)
+      : undefined;
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? LinuxContainerResources.fromPartial(object.resources)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseLinuxPodSandboxConfig_SysctlsEntry(): LinuxPodSandboxConfig_SysctlsEntry {
@@ -4926,6 +5104,20 @@ export const LinuxPodSandboxConfig_SysctlsEntry: MessageFns<LinuxPodSandboxConfi
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LinuxPodSandboxConfig_SysctlsEntry>, I>>(
+    base?: I,
+  ): LinuxPodSandboxConfig_SysctlsEntry {
+    return LinuxPodSandboxConfig_SysctlsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxPodSandboxConfig_SysctlsEntry>, I>>(
+    object: I,
+  ): LinuxPodSandboxConfig_SysctlsEntry {
+    const message = createBaseLinuxPodSandboxConfig_SysctlsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -5031,6 +5223,18 @@ export const PodSandboxMetadata: MessageFns<PodSandboxMetadata> = {
       obj.attempt = Math.round(message.attempt);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxMetadata>, I>>(base?: I): PodSandboxMetadata {
+    return PodSandboxMetadata.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxMetadata>, I>>(object: I): PodSandboxMetadata {
+    const message = createBasePodSandboxMetadata();
+    message.name = object.name ?? "";
+    message.uid = object.uid ?? "";
+    message.namespace = object.namespace ?? "";
+    message.attempt = object.attempt ?? 0;
+    return message;
   },
 };
 
@@ -5278,6 +5482,47 @@ export const PodSandboxConfig: MessageFns<PodSandboxConfig> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxConfig>, I>>(base?: I): PodSandboxConfig {
+    return PodSandboxConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxConfig>, I>>(object: I): PodSandboxConfig {
+    const message = createBasePodSandboxConfig();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? PodSandboxMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.hostname = object.hostname ?? "";
+    message.logDirectory = object.logDirectory ?? "";
+    message.dnsConfig = (object.dnsConfig !== undefined && object.dnsConfig !== null)
+      ? DNSConfig.fromPartial(object.dnsConfig)
+      : undefined;
+    message.portMappings = object.portMappings?.map((e) => PortMapping.fromPartial(e)) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxPodSandboxConfig.fromPartial(object.linux)
+      : undefined;
+    message.windows = (object.windows !== undefined && object.windows !== null)
+      ? WindowsPodSandboxConfig.fromPartial(object.windows)
+      : undefined;
+    return message;
+  },
 };
 
 function createBasePodSandboxConfig_LabelsEntry(): PodSandboxConfig_LabelsEntry {
@@ -5353,6 +5598,16 @@ export const PodSandboxConfig_LabelsEntry: MessageFns<PodSandboxConfig_LabelsEnt
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxConfig_LabelsEntry>, I>>(base?: I): PodSandboxConfig_LabelsEntry {
+    return PodSandboxConfig_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxConfig_LabelsEntry>, I>>(object: I): PodSandboxConfig_LabelsEntry {
+    const message = createBasePodSandboxConfig_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxConfig_AnnotationsEntry(): PodSandboxConfig_AnnotationsEntry {
@@ -5427,6 +5682,20 @@ export const PodSandboxConfig_AnnotationsEntry: MessageFns<PodSandboxConfig_Anno
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxConfig_AnnotationsEntry>, I>>(
+    base?: I,
+  ): PodSandboxConfig_AnnotationsEntry {
+    return PodSandboxConfig_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxConfig_AnnotationsEntry>, I>>(
+    object: I,
+  ): PodSandboxConfig_AnnotationsEntry {
+    const message = createBasePodSandboxConfig_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -5507,6 +5776,18 @@ export const RunPodSandboxRequest: MessageFns<RunPodSandboxRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RunPodSandboxRequest>, I>>(base?: I): RunPodSandboxRequest {
+    return RunPodSandboxRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunPodSandboxRequest>, I>>(object: I): RunPodSandboxRequest {
+    const message = createBaseRunPodSandboxRequest();
+    message.config = (object.config !== undefined && object.config !== null)
+      ? PodSandboxConfig.fromPartial(object.config)
+      : undefined;
+    message.runtimeHandler = object.runtimeHandler ?? "";
+    return message;
+  },
 };
 
 function createBaseRunPodSandboxResponse(): RunPodSandboxResponse {
@@ -5570,6 +5851,15 @@ export const RunPodSandboxResponse: MessageFns<RunPodSandboxResponse> = {
       obj.podSandboxId = message.podSandboxId;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunPodSandboxResponse>, I>>(base?: I): RunPodSandboxResponse {
+    return RunPodSandboxResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunPodSandboxResponse>, I>>(object: I): RunPodSandboxResponse {
+    const message = createBaseRunPodSandboxResponse();
+    message.podSandboxId = object.podSandboxId ?? "";
+    return message;
   },
 };
 
@@ -5635,6 +5925,15 @@ export const StopPodSandboxRequest: MessageFns<StopPodSandboxRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StopPodSandboxRequest>, I>>(base?: I): StopPodSandboxRequest {
+    return StopPodSandboxRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopPodSandboxRequest>, I>>(object: I): StopPodSandboxRequest {
+    const message = createBaseStopPodSandboxRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    return message;
+  },
 };
 
 function createBaseStopPodSandboxResponse(): StopPodSandboxResponse {
@@ -5678,6 +5977,14 @@ export const StopPodSandboxResponse: MessageFns<StopPodSandboxResponse> = {
   toJSON(_: StopPodSandboxResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopPodSandboxResponse>, I>>(base?: I): StopPodSandboxResponse {
+    return StopPodSandboxResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopPodSandboxResponse>, I>>(_: I): StopPodSandboxResponse {
+    const message = createBaseStopPodSandboxResponse();
+    return message;
   },
 };
 
@@ -5743,6 +6050,15 @@ export const RemovePodSandboxRequest: MessageFns<RemovePodSandboxRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RemovePodSandboxRequest>, I>>(base?: I): RemovePodSandboxRequest {
+    return RemovePodSandboxRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemovePodSandboxRequest>, I>>(object: I): RemovePodSandboxRequest {
+    const message = createBaseRemovePodSandboxRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    return message;
+  },
 };
 
 function createBaseRemovePodSandboxResponse(): RemovePodSandboxResponse {
@@ -5786,6 +6102,14 @@ export const RemovePodSandboxResponse: MessageFns<RemovePodSandboxResponse> = {
   toJSON(_: RemovePodSandboxResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemovePodSandboxResponse>, I>>(base?: I): RemovePodSandboxResponse {
+    return RemovePodSandboxResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemovePodSandboxResponse>, I>>(_: I): RemovePodSandboxResponse {
+    const message = createBaseRemovePodSandboxResponse();
+    return message;
   },
 };
 
@@ -5866,6 +6190,16 @@ export const PodSandboxStatusRequest: MessageFns<PodSandboxStatusRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatusRequest>, I>>(base?: I): PodSandboxStatusRequest {
+    return PodSandboxStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatusRequest>, I>>(object: I): PodSandboxStatusRequest {
+    const message = createBasePodSandboxStatusRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.verbose = object.verbose ?? false;
+    return message;
+  },
 };
 
 function createBasePodIP(): PodIP {
@@ -5923,6 +6257,15 @@ export const PodIP: MessageFns<PodIP> = {
       obj.ip = message.ip;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodIP>, I>>(base?: I): PodIP {
+    return PodIP.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodIP>, I>>(object: I): PodIP {
+    const message = createBasePodIP();
+    message.ip = object.ip ?? "";
+    return message;
   },
 };
 
@@ -6003,6 +6346,16 @@ export const PodSandboxNetworkStatus: MessageFns<PodSandboxNetworkStatus> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxNetworkStatus>, I>>(base?: I): PodSandboxNetworkStatus {
+    return PodSandboxNetworkStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxNetworkStatus>, I>>(object: I): PodSandboxNetworkStatus {
+    const message = createBasePodSandboxNetworkStatus();
+    message.ip = object.ip ?? "";
+    message.additionalIps = object.additionalIps?.map((e) => PodIP.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseNamespace(): Namespace {
@@ -6061,6 +6414,17 @@ export const Namespace: MessageFns<Namespace> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Namespace>, I>>(base?: I): Namespace {
+    return Namespace.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Namespace>, I>>(object: I): Namespace {
+    const message = createBaseNamespace();
+    message.options = (object.options !== undefined && object.options !== null)
+      ? NamespaceOption.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseLinuxPodSandboxStatus(): LinuxPodSandboxStatus {
@@ -6118,6 +6482,17 @@ export const LinuxPodSandboxStatus: MessageFns<LinuxPodSandboxStatus> = {
       obj.namespaces = Namespace.toJSON(message.namespaces);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LinuxPodSandboxStatus>, I>>(base?: I): LinuxPodSandboxStatus {
+    return LinuxPodSandboxStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxPodSandboxStatus>, I>>(object: I): LinuxPodSandboxStatus {
+    const message = createBaseLinuxPodSandboxStatus();
+    message.namespaces = (object.namespaces !== undefined && object.namespaces !== null)
+      ? Namespace.fromPartial(object.namespaces)
+      : undefined;
+    return message;
   },
 };
 
@@ -6364,6 +6739,45 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatus>, I>>(base?: I): PodSandboxStatus {
+    return PodSandboxStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatus>, I>>(object: I): PodSandboxStatus {
+    const message = createBasePodSandboxStatus();
+    message.id = object.id ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? PodSandboxMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.state = object.state ?? 0;
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null) ? BigInt(object.createdAt) : 0n;
+    message.network = (object.network !== undefined && object.network !== null)
+      ? PodSandboxNetworkStatus.fromPartial(object.network)
+      : undefined;
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxPodSandboxStatus.fromPartial(object.linux)
+      : undefined;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.runtimeHandler = object.runtimeHandler ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxStatus_LabelsEntry(): PodSandboxStatus_LabelsEntry {
@@ -6439,6 +6853,16 @@ export const PodSandboxStatus_LabelsEntry: MessageFns<PodSandboxStatus_LabelsEnt
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatus_LabelsEntry>, I>>(base?: I): PodSandboxStatus_LabelsEntry {
+    return PodSandboxStatus_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatus_LabelsEntry>, I>>(object: I): PodSandboxStatus_LabelsEntry {
+    const message = createBasePodSandboxStatus_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxStatus_AnnotationsEntry(): PodSandboxStatus_AnnotationsEntry {
@@ -6513,6 +6937,20 @@ export const PodSandboxStatus_AnnotationsEntry: MessageFns<PodSandboxStatus_Anno
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatus_AnnotationsEntry>, I>>(
+    base?: I,
+  ): PodSandboxStatus_AnnotationsEntry {
+    return PodSandboxStatus_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatus_AnnotationsEntry>, I>>(
+    object: I,
+  ): PodSandboxStatus_AnnotationsEntry {
+    const message = createBasePodSandboxStatus_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -6648,6 +7086,28 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatusResponse>, I>>(base?: I): PodSandboxStatusResponse {
+    return PodSandboxStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatusResponse>, I>>(object: I): PodSandboxStatusResponse {
+    const message = createBasePodSandboxStatusResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? PodSandboxStatus.fromPartial(object.status)
+      : undefined;
+    message.info = (globalThis.Object.entries(object.info ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.containersStatuses = object.containersStatuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    return message;
+  },
 };
 
 function createBasePodSandboxStatusResponse_InfoEntry(): PodSandboxStatusResponse_InfoEntry {
@@ -6723,6 +7183,20 @@ export const PodSandboxStatusResponse_InfoEntry: MessageFns<PodSandboxStatusResp
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatusResponse_InfoEntry>, I>>(
+    base?: I,
+  ): PodSandboxStatusResponse_InfoEntry {
+    return PodSandboxStatusResponse_InfoEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatusResponse_InfoEntry>, I>>(
+    object: I,
+  ): PodSandboxStatusResponse_InfoEntry {
+    const message = createBasePodSandboxStatusResponse_InfoEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxStateValue(): PodSandboxStateValue {
@@ -6780,6 +7254,15 @@ export const PodSandboxStateValue: MessageFns<PodSandboxStateValue> = {
       obj.state = podSandboxStateToJSON(message.state);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxStateValue>, I>>(base?: I): PodSandboxStateValue {
+    return PodSandboxStateValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStateValue>, I>>(object: I): PodSandboxStateValue {
+    const message = createBasePodSandboxStateValue();
+    message.state = object.state ?? 0;
+    return message;
   },
 };
 
@@ -6906,6 +7389,27 @@ export const PodSandboxFilter: MessageFns<PodSandboxFilter> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxFilter>, I>>(base?: I): PodSandboxFilter {
+    return PodSandboxFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxFilter>, I>>(object: I): PodSandboxFilter {
+    const message = createBasePodSandboxFilter();
+    message.id = object.id ?? "";
+    message.state = (object.state !== undefined && object.state !== null)
+      ? PodSandboxStateValue.fromPartial(object.state)
+      : undefined;
+    message.labelSelector = (globalThis.Object.entries(object.labelSelector ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBasePodSandboxFilter_LabelSelectorEntry(): PodSandboxFilter_LabelSelectorEntry {
@@ -6981,6 +7485,20 @@ export const PodSandboxFilter_LabelSelectorEntry: MessageFns<PodSandboxFilter_La
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxFilter_LabelSelectorEntry>, I>>(
+    base?: I,
+  ): PodSandboxFilter_LabelSelectorEntry {
+    return PodSandboxFilter_LabelSelectorEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxFilter_LabelSelectorEntry>, I>>(
+    object: I,
+  ): PodSandboxFilter_LabelSelectorEntry {
+    const message = createBasePodSandboxFilter_LabelSelectorEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListPodSandboxRequest(): ListPodSandboxRequest {
@@ -7038,6 +7556,17 @@ export const ListPodSandboxRequest: MessageFns<ListPodSandboxRequest> = {
       obj.filter = PodSandboxFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxRequest>, I>>(base?: I): ListPodSandboxRequest {
+    return ListPodSandboxRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxRequest>, I>>(object: I): ListPodSandboxRequest {
+    const message = createBaseListPodSandboxRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -7244,6 +7773,39 @@ export const PodSandbox: MessageFns<PodSandbox> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandbox>, I>>(base?: I): PodSandbox {
+    return PodSandbox.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandbox>, I>>(object: I): PodSandbox {
+    const message = createBasePodSandbox();
+    message.id = object.id ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? PodSandboxMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.state = object.state ?? 0;
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null) ? BigInt(object.createdAt) : 0n;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.runtimeHandler = object.runtimeHandler ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandbox_LabelsEntry(): PodSandbox_LabelsEntry {
@@ -7318,6 +7880,16 @@ export const PodSandbox_LabelsEntry: MessageFns<PodSandbox_LabelsEntry> = {
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandbox_LabelsEntry>, I>>(base?: I): PodSandbox_LabelsEntry {
+    return PodSandbox_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandbox_LabelsEntry>, I>>(object: I): PodSandbox_LabelsEntry {
+    const message = createBasePodSandbox_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -7394,6 +7966,16 @@ export const PodSandbox_AnnotationsEntry: MessageFns<PodSandbox_AnnotationsEntry
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandbox_AnnotationsEntry>, I>>(base?: I): PodSandbox_AnnotationsEntry {
+    return PodSandbox_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandbox_AnnotationsEntry>, I>>(object: I): PodSandbox_AnnotationsEntry {
+    const message = createBasePodSandbox_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListPodSandboxResponse(): ListPodSandboxResponse {
@@ -7454,6 +8036,15 @@ export const ListPodSandboxResponse: MessageFns<ListPodSandboxResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxResponse>, I>>(base?: I): ListPodSandboxResponse {
+    return ListPodSandboxResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxResponse>, I>>(object: I): ListPodSandboxResponse {
+    const message = createBaseListPodSandboxResponse();
+    message.items = object.items?.map((e) => PodSandbox.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStreamPodSandboxesRequest(): StreamPodSandboxesRequest {
@@ -7511,6 +8102,17 @@ export const StreamPodSandboxesRequest: MessageFns<StreamPodSandboxesRequest> = 
       obj.filter = PodSandboxFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxesRequest>, I>>(base?: I): StreamPodSandboxesRequest {
+    return StreamPodSandboxesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxesRequest>, I>>(object: I): StreamPodSandboxesRequest {
+    const message = createBaseStreamPodSandboxesRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -7576,6 +8178,15 @@ export const StreamPodSandboxesResponse: MessageFns<StreamPodSandboxesResponse> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxesResponse>, I>>(base?: I): StreamPodSandboxesResponse {
+    return StreamPodSandboxesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxesResponse>, I>>(object: I): StreamPodSandboxesResponse {
+    const message = createBaseStreamPodSandboxesResponse();
+    message.podSandboxes = object.podSandboxes?.map((e) => PodSandbox.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBasePodSandboxStatsRequest(): PodSandboxStatsRequest {
@@ -7640,6 +8251,15 @@ export const PodSandboxStatsRequest: MessageFns<PodSandboxStatsRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatsRequest>, I>>(base?: I): PodSandboxStatsRequest {
+    return PodSandboxStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatsRequest>, I>>(object: I): PodSandboxStatsRequest {
+    const message = createBasePodSandboxStatsRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxStatsResponse(): PodSandboxStatsResponse {
@@ -7697,6 +8317,17 @@ export const PodSandboxStatsResponse: MessageFns<PodSandboxStatsResponse> = {
       obj.stats = PodSandboxStats.toJSON(message.stats);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatsResponse>, I>>(base?: I): PodSandboxStatsResponse {
+    return PodSandboxStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatsResponse>, I>>(object: I): PodSandboxStatsResponse {
+    const message = createBasePodSandboxStatsResponse();
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? PodSandboxStats.fromPartial(object.stats)
+      : undefined;
+    return message;
   },
 };
 
@@ -7808,6 +8439,24 @@ export const PodSandboxStatsFilter: MessageFns<PodSandboxStatsFilter> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatsFilter>, I>>(base?: I): PodSandboxStatsFilter {
+    return PodSandboxStatsFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatsFilter>, I>>(object: I): PodSandboxStatsFilter {
+    const message = createBasePodSandboxStatsFilter();
+    message.id = object.id ?? "";
+    message.labelSelector = (globalThis.Object.entries(object.labelSelector ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBasePodSandboxStatsFilter_LabelSelectorEntry(): PodSandboxStatsFilter_LabelSelectorEntry {
@@ -7883,6 +8532,20 @@ export const PodSandboxStatsFilter_LabelSelectorEntry: MessageFns<PodSandboxStat
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxStatsFilter_LabelSelectorEntry>, I>>(
+    base?: I,
+  ): PodSandboxStatsFilter_LabelSelectorEntry {
+    return PodSandboxStatsFilter_LabelSelectorEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStatsFilter_LabelSelectorEntry>, I>>(
+    object: I,
+  ): PodSandboxStatsFilter_LabelSelectorEntry {
+    const message = createBasePodSandboxStatsFilter_LabelSelectorEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListPodSandboxStatsRequest(): ListPodSandboxStatsRequest {
@@ -7940,6 +8603,17 @@ export const ListPodSandboxStatsRequest: MessageFns<ListPodSandboxStatsRequest> 
       obj.filter = PodSandboxStatsFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxStatsRequest>, I>>(base?: I): ListPodSandboxStatsRequest {
+    return ListPodSandboxStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxStatsRequest>, I>>(object: I): ListPodSandboxStatsRequest {
+    const message = createBaseListPodSandboxStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -8001,6 +8675,15 @@ export const ListPodSandboxStatsResponse: MessageFns<ListPodSandboxStatsResponse
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxStatsResponse>, I>>(base?: I): ListPodSandboxStatsResponse {
+    return ListPodSandboxStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxStatsResponse>, I>>(object: I): ListPodSandboxStatsResponse {
+    const message = createBaseListPodSandboxStatsResponse();
+    message.stats = object.stats?.map((e) => PodSandboxStats.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStreamPodSandboxStatsRequest(): StreamPodSandboxStatsRequest {
@@ -8058,6 +8741,17 @@ export const StreamPodSandboxStatsRequest: MessageFns<StreamPodSandboxStatsReque
       obj.filter = PodSandboxStatsFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxStatsRequest>, I>>(base?: I): StreamPodSandboxStatsRequest {
+    return StreamPodSandboxStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxStatsRequest>, I>>(object: I): StreamPodSandboxStatsRequest {
+    const message = createBaseStreamPodSandboxStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? PodSandboxStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -8122,6 +8816,17 @@ export const StreamPodSandboxStatsResponse: MessageFns<StreamPodSandboxStatsResp
       obj.podSandboxStats = message.podSandboxStats.map((e) => PodSandboxStats.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxStatsResponse>, I>>(base?: I): StreamPodSandboxStatsResponse {
+    return StreamPodSandboxStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxStatsResponse>, I>>(
+    object: I,
+  ): StreamPodSandboxStatsResponse {
+    const message = createBaseStreamPodSandboxStatsResponse();
+    message.podSandboxStats = object.podSandboxStats?.map((e) => PodSandboxStats.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -8272,6 +8977,36 @@ export const PodSandboxAttributes: MessageFns<PodSandboxAttributes> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxAttributes>, I>>(base?: I): PodSandboxAttributes {
+    return PodSandboxAttributes.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxAttributes>, I>>(object: I): PodSandboxAttributes {
+    const message = createBasePodSandboxAttributes();
+    message.id = object.id ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? PodSandboxMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBasePodSandboxAttributes_LabelsEntry(): PodSandboxAttributes_LabelsEntry {
@@ -8347,6 +9082,20 @@ export const PodSandboxAttributes_LabelsEntry: MessageFns<PodSandboxAttributes_L
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxAttributes_LabelsEntry>, I>>(
+    base?: I,
+  ): PodSandboxAttributes_LabelsEntry {
+    return PodSandboxAttributes_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxAttributes_LabelsEntry>, I>>(
+    object: I,
+  ): PodSandboxAttributes_LabelsEntry {
+    const message = createBasePodSandboxAttributes_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBasePodSandboxAttributes_AnnotationsEntry(): PodSandboxAttributes_AnnotationsEntry {
@@ -8421,6 +9170,20 @@ export const PodSandboxAttributes_AnnotationsEntry: MessageFns<PodSandboxAttribu
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxAttributes_AnnotationsEntry>, I>>(
+    base?: I,
+  ): PodSandboxAttributes_AnnotationsEntry {
+    return PodSandboxAttributes_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxAttributes_AnnotationsEntry>, I>>(
+    object: I,
+  ): PodSandboxAttributes_AnnotationsEntry {
+    const message = createBasePodSandboxAttributes_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -8511,6 +9274,23 @@ export const PodSandboxStats: MessageFns<PodSandboxStats> = {
       obj.windows = WindowsPodSandboxStats.toJSON(message.windows);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodSandboxStats>, I>>(base?: I): PodSandboxStats {
+    return PodSandboxStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxStats>, I>>(object: I): PodSandboxStats {
+    const message = createBasePodSandboxStats();
+    message.attributes = (object.attributes !== undefined && object.attributes !== null)
+      ? PodSandboxAttributes.fromPartial(object.attributes)
+      : undefined;
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxPodSandboxStats.fromPartial(object.linux)
+      : undefined;
+    message.windows = (object.windows !== undefined && object.windows !== null)
+      ? WindowsPodSandboxStats.fromPartial(object.windows)
+      : undefined;
+    return message;
   },
 };
 
@@ -8649,6 +9429,26 @@ export const LinuxPodSandboxStats: MessageFns<LinuxPodSandboxStats> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxPodSandboxStats>, I>>(base?: I): LinuxPodSandboxStats {
+    return LinuxPodSandboxStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxPodSandboxStats>, I>>(object: I): LinuxPodSandboxStats {
+    const message = createBaseLinuxPodSandboxStats();
+    message.cpu = (object.cpu !== undefined && object.cpu !== null) ? CpuUsage.fromPartial(object.cpu) : undefined;
+    message.memory = (object.memory !== undefined && object.memory !== null)
+      ? MemoryUsage.fromPartial(object.memory)
+      : undefined;
+    message.network = (object.network !== undefined && object.network !== null)
+      ? NetworkUsage.fromPartial(object.network)
+      : undefined;
+    message.process = (object.process !== undefined && object.process !== null)
+      ? ProcessUsage.fromPartial(object.process)
+      : undefined;
+    message.containers = object.containers?.map((e) => ContainerStats.fromPartial(e)) || [];
+    message.io = (object.io !== undefined && object.io !== null) ? IoUsage.fromPartial(object.io) : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsPodSandboxStats(): WindowsPodSandboxStats {
@@ -8771,6 +9571,27 @@ export const WindowsPodSandboxStats: MessageFns<WindowsPodSandboxStats> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsPodSandboxStats>, I>>(base?: I): WindowsPodSandboxStats {
+    return WindowsPodSandboxStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsPodSandboxStats>, I>>(object: I): WindowsPodSandboxStats {
+    const message = createBaseWindowsPodSandboxStats();
+    message.cpu = (object.cpu !== undefined && object.cpu !== null)
+      ? WindowsCpuUsage.fromPartial(object.cpu)
+      : undefined;
+    message.memory = (object.memory !== undefined && object.memory !== null)
+      ? WindowsMemoryUsage.fromPartial(object.memory)
+      : undefined;
+    message.network = (object.network !== undefined && object.network !== null)
+      ? WindowsNetworkUsage.fromPartial(object.network)
+      : undefined;
+    message.process = (object.process !== undefined && object.process !== null)
+      ? WindowsProcessUsage.fromPartial(object.process)
+      : undefined;
+    message.containers = object.containers?.map((e) => WindowsContainerStats.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseNetworkUsage(): NetworkUsage {
@@ -8870,6 +9691,19 @@ export const NetworkUsage: MessageFns<NetworkUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<NetworkUsage>, I>>(base?: I): NetworkUsage {
+    return NetworkUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkUsage>, I>>(object: I): NetworkUsage {
+    const message = createBaseNetworkUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.defaultInterface = (object.defaultInterface !== undefined && object.defaultInterface !== null)
+      ? NetworkInterfaceUsage.fromPartial(object.defaultInterface)
+      : undefined;
+    message.interfaces = object.interfaces?.map((e) => NetworkInterfaceUsage.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseWindowsNetworkUsage(): WindowsNetworkUsage {
@@ -8968,6 +9802,19 @@ export const WindowsNetworkUsage: MessageFns<WindowsNetworkUsage> = {
       obj.interfaces = message.interfaces.map((e) => WindowsNetworkInterfaceUsage.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsNetworkUsage>, I>>(base?: I): WindowsNetworkUsage {
+    return WindowsNetworkUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsNetworkUsage>, I>>(object: I): WindowsNetworkUsage {
+    const message = createBaseWindowsNetworkUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.defaultInterface = (object.defaultInterface !== undefined && object.defaultInterface !== null)
+      ? WindowsNetworkInterfaceUsage.fromPartial(object.defaultInterface)
+      : undefined;
+    message.interfaces = object.interfaces?.map((e) => WindowsNetworkInterfaceUsage.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -9105,6 +9952,27 @@ export const NetworkInterfaceUsage: MessageFns<NetworkInterfaceUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<NetworkInterfaceUsage>, I>>(base?: I): NetworkInterfaceUsage {
+    return NetworkInterfaceUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkInterfaceUsage>, I>>(object: I): NetworkInterfaceUsage {
+    const message = createBaseNetworkInterfaceUsage();
+    message.name = object.name ?? "";
+    message.rxBytes = (object.rxBytes !== undefined && object.rxBytes !== null)
+      ? UInt64Value.fromPartial(object.rxBytes)
+      : undefined;
+    message.rxErrors = (object.rxErrors !== undefined && object.rxErrors !== null)
+      ? UInt64Value.fromPartial(object.rxErrors)
+      : undefined;
+    message.txBytes = (object.txBytes !== undefined && object.txBytes !== null)
+      ? UInt64Value.fromPartial(object.txBytes)
+      : undefined;
+    message.txErrors = (object.txErrors !== undefined && object.txErrors !== null)
+      ? UInt64Value.fromPartial(object.txErrors)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsNetworkInterfaceUsage(): WindowsNetworkInterfaceUsage {
@@ -9241,6 +10109,27 @@ export const WindowsNetworkInterfaceUsage: MessageFns<WindowsNetworkInterfaceUsa
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsNetworkInterfaceUsage>, I>>(base?: I): WindowsNetworkInterfaceUsage {
+    return WindowsNetworkInterfaceUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsNetworkInterfaceUsage>, I>>(object: I): WindowsNetworkInterfaceUsage {
+    const message = createBaseWindowsNetworkInterfaceUsage();
+    message.name = object.name ?? "";
+    message.rxBytes = (object.rxBytes !== undefined && object.rxBytes !== null)
+      ? UInt64Value.fromPartial(object.rxBytes)
+      : undefined;
+    message.rxPacketsDropped = (object.rxPacketsDropped !== undefined && object.rxPacketsDropped !== null)
+      ? UInt64Value.fromPartial(object.rxPacketsDropped)
+      : undefined;
+    message.txBytes = (object.txBytes !== undefined && object.txBytes !== null)
+      ? UInt64Value.fromPartial(object.txBytes)
+      : undefined;
+    message.txPacketsDropped = (object.txPacketsDropped !== undefined && object.txPacketsDropped !== null)
+      ? UInt64Value.fromPartial(object.txPacketsDropped)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseProcessUsage(): ProcessUsage {
@@ -9323,6 +10212,18 @@ export const ProcessUsage: MessageFns<ProcessUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ProcessUsage>, I>>(base?: I): ProcessUsage {
+    return ProcessUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessUsage>, I>>(object: I): ProcessUsage {
+    const message = createBaseProcessUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.processCount = (object.processCount !== undefined && object.processCount !== null)
+      ? UInt64Value.fromPartial(object.processCount)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsProcessUsage(): WindowsProcessUsage {
@@ -9404,6 +10305,18 @@ export const WindowsProcessUsage: MessageFns<WindowsProcessUsage> = {
       obj.processCount = UInt64Value.toJSON(message.processCount);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsProcessUsage>, I>>(base?: I): WindowsProcessUsage {
+    return WindowsProcessUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsProcessUsage>, I>>(object: I): WindowsProcessUsage {
+    const message = createBaseWindowsProcessUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.processCount = (object.processCount !== undefined && object.processCount !== null)
+      ? UInt64Value.fromPartial(object.processCount)
+      : undefined;
+    return message;
   },
 };
 
@@ -9559,6 +10472,27 @@ export const ImageSpec: MessageFns<ImageSpec> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ImageSpec>, I>>(base?: I): ImageSpec {
+    return ImageSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageSpec>, I>>(object: I): ImageSpec {
+    const message = createBaseImageSpec();
+    message.image = object.image ?? "";
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.userSpecifiedImage = object.userSpecifiedImage ?? "";
+    message.runtimeHandler = object.runtimeHandler ?? "";
+    message.imageRef = object.imageRef ?? "";
+    return message;
+  },
 };
 
 function createBaseImageSpec_AnnotationsEntry(): ImageSpec_AnnotationsEntry {
@@ -9634,6 +10568,16 @@ export const ImageSpec_AnnotationsEntry: MessageFns<ImageSpec_AnnotationsEntry> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ImageSpec_AnnotationsEntry>, I>>(base?: I): ImageSpec_AnnotationsEntry {
+    return ImageSpec_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageSpec_AnnotationsEntry>, I>>(object: I): ImageSpec_AnnotationsEntry {
+    const message = createBaseImageSpec_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseKeyValue(): KeyValue {
@@ -9708,6 +10652,16 @@ export const KeyValue: MessageFns<KeyValue> = {
       obj.value = base64FromBytes(message.value);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyValue>, I>>(base?: I): KeyValue {
+    return KeyValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyValue>, I>>(object: I): KeyValue {
+    const message = createBaseKeyValue();
+    message.key = object.key ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
   },
 };
 
@@ -9991,6 +10945,39 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxContainerResources>, I>>(base?: I): LinuxContainerResources {
+    return LinuxContainerResources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerResources>, I>>(object: I): LinuxContainerResources {
+    const message = createBaseLinuxContainerResources();
+    message.cpuPeriod = (object.cpuPeriod !== undefined && object.cpuPeriod !== null) ? BigInt(object.cpuPeriod) : 0n;
+    message.cpuQuota = (object.cpuQuota !== undefined && object.cpuQuota !== null) ? BigInt(object.cpuQuota) : 0n;
+    message.cpuShares = (object.cpuShares !== undefined && object.cpuShares !== null) ? BigInt(object.cpuShares) : 0n;
+    message.memoryLimitInBytes = (object.memoryLimitInBytes !== undefined && object.memoryLimitInBytes !== null)
+      ? BigInt(object.memoryLimitInBytes)
+      : 0n;
+    message.oomScoreAdj = (object.oomScoreAdj !== undefined && object.oomScoreAdj !== null)
+      ? BigInt(object.oomScoreAdj)
+      : 0n;
+    message.cpusetCpus = object.cpusetCpus ?? "";
+    message.cpusetMems = object.cpusetMems ?? "";
+    message.hugepageLimits = object.hugepageLimits?.map((e) => HugepageLimit.fromPartial(e)) || [];
+    message.unified = (globalThis.Object.entries(object.unified ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.memorySwapLimitInBytes =
+      (object.memorySwapLimitInBytes !== undefined && object.memorySwapLimitInBytes !== null)
+        ? BigInt(object.memorySwapLimitInBytes)
+        : 0n;
+    return message;
+  },
 };
 
 function createBaseLinuxContainerResources_UnifiedEntry(): LinuxContainerResources_UnifiedEntry {
@@ -10065,6 +11052,20 @@ export const LinuxContainerResources_UnifiedEntry: MessageFns<LinuxContainerReso
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LinuxContainerResources_UnifiedEntry>, I>>(
+    base?: I,
+  ): LinuxContainerResources_UnifiedEntry {
+    return LinuxContainerResources_UnifiedEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerResources_UnifiedEntry>, I>>(
+    object: I,
+  ): LinuxContainerResources_UnifiedEntry {
+    const message = createBaseLinuxContainerResources_UnifiedEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -10147,6 +11148,16 @@ export const HugepageLimit: MessageFns<HugepageLimit> = {
       obj.limit = message.limit.toString();
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HugepageLimit>, I>>(base?: I): HugepageLimit {
+    return HugepageLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HugepageLimit>, I>>(object: I): HugepageLimit {
+    const message = createBaseHugepageLimit();
+    message.pageSize = object.pageSize ?? "";
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
+    return message;
   },
 };
 
@@ -10253,6 +11264,18 @@ export const SELinuxOption: MessageFns<SELinuxOption> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<SELinuxOption>, I>>(base?: I): SELinuxOption {
+    return SELinuxOption.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SELinuxOption>, I>>(object: I): SELinuxOption {
+    const message = createBaseSELinuxOption();
+    message.user = object.user ?? "";
+    message.role = object.role ?? "";
+    message.type = object.type ?? "";
+    message.level = object.level ?? "";
+    return message;
+  },
 };
 
 function createBaseCapability(): Capability {
@@ -10354,6 +11377,17 @@ export const Capability: MessageFns<Capability> = {
       obj.addAmbientCapabilities = message.addAmbientCapabilities;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Capability>, I>>(base?: I): Capability {
+    return Capability.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Capability>, I>>(object: I): Capability {
+    const message = createBaseCapability();
+    message.addCapabilities = object.addCapabilities?.map((e) => e) || [];
+    message.dropCapabilities = object.dropCapabilities?.map((e) => e) || [];
+    message.addAmbientCapabilities = object.addAmbientCapabilities?.map((e) => e) || [];
+    return message;
   },
 };
 
@@ -10742,6 +11776,47 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxContainerSecurityContext>, I>>(base?: I): LinuxContainerSecurityContext {
+    return LinuxContainerSecurityContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerSecurityContext>, I>>(
+    object: I,
+  ): LinuxContainerSecurityContext {
+    const message = createBaseLinuxContainerSecurityContext();
+    message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
+      ? Capability.fromPartial(object.capabilities)
+      : undefined;
+    message.privileged = object.privileged ?? false;
+    message.namespaceOptions = (object.namespaceOptions !== undefined && object.namespaceOptions !== null)
+      ? NamespaceOption.fromPartial(object.namespaceOptions)
+      : undefined;
+    message.selinuxOptions = (object.selinuxOptions !== undefined && object.selinuxOptions !== null)
+      ? SELinuxOption.fromPartial(object.selinuxOptions)
+      : undefined;
+    message.runAsUser = (object.runAsUser !== undefined && object.runAsUser !== null)
+      ? Int64Value.fromPartial(object.runAsUser)
+      : undefined;
+    message.runAsGroup = (object.runAsGroup !== undefined && object.runAsGroup !== null)
+      ? Int64Value.fromPartial(object.runAsGroup)
+      : undefined;
+    message.runAsUsername = object.runAsUsername ?? "";
+    message.readonlyRootfs = object.readonlyRootfs ?? false;
+    message.supplementalGroups = object.supplementalGroups?.map((e) => BigInt(e)) || [];
+    message.supplementalGroupsPolicy = object.supplementalGroupsPolicy ?? 0;
+    message.noNewPrivs = object.noNewPrivs ?? false;
+    message.maskedPaths = object.maskedPaths?.map((e) => e) || [];
+    message.readonlyPaths = object.readonlyPaths?.map((e) => e) || [];
+    message.seccomp = (object.seccomp !== undefined && object.seccomp !== null)
+      ? SecurityProfile.fromPartial(object.seccomp)
+      : undefined;
+    message.apparmor = (object.apparmor !== undefined && object.apparmor !== null)
+      ? SecurityProfile.fromPartial(object.apparmor)
+      : undefined;
+    message.apparmorProfile = object.apparmorProfile ?? "";
+    message.seccompProfilePath = object.seccompProfilePath ?? "";
+    return message;
+  },
 };
 
 function createBaseLinuxContainerConfig(): LinuxContainerConfig {
@@ -10820,6 +11895,20 @@ export const LinuxContainerConfig: MessageFns<LinuxContainerConfig> = {
       obj.securityContext = LinuxContainerSecurityContext.toJSON(message.securityContext);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LinuxContainerConfig>, I>>(base?: I): LinuxContainerConfig {
+    return LinuxContainerConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerConfig>, I>>(object: I): LinuxContainerConfig {
+    const message = createBaseLinuxContainerConfig();
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? LinuxContainerResources.fromPartial(object.resources)
+      : undefined;
+    message.securityContext = (object.securityContext !== undefined && object.securityContext !== null)
+      ? LinuxContainerSecurityContext.fromPartial(object.securityContext)
+      : undefined;
+    return message;
   },
 };
 
@@ -10938,6 +12027,17 @@ export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LinuxContainerUser>, I>>(base?: I): LinuxContainerUser {
+    return LinuxContainerUser.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerUser>, I>>(object: I): LinuxContainerUser {
+    const message = createBaseLinuxContainerUser();
+    message.uid = (object.uid !== undefined && object.uid !== null) ? BigInt(object.uid) : 0n;
+    message.gid = (object.gid !== undefined && object.gid !== null) ? BigInt(object.gid) : 0n;
+    message.supplementalGroups = object.supplementalGroups?.map((e) => BigInt(e)) || [];
+    return message;
+  },
 };
 
 function createBaseWindowsNamespaceOption(): WindowsNamespaceOption {
@@ -10995,6 +12095,15 @@ export const WindowsNamespaceOption: MessageFns<WindowsNamespaceOption> = {
       obj.network = namespaceModeToJSON(message.network);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsNamespaceOption>, I>>(base?: I): WindowsNamespaceOption {
+    return WindowsNamespaceOption.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsNamespaceOption>, I>>(object: I): WindowsNamespaceOption {
+    const message = createBaseWindowsNamespaceOption();
+    message.network = object.network ?? 0;
+    return message;
   },
 };
 
@@ -11117,6 +12226,22 @@ export const WindowsSandboxSecurityContext: MessageFns<WindowsSandboxSecurityCon
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsSandboxSecurityContext>, I>>(base?: I): WindowsSandboxSecurityContext {
+    return WindowsSandboxSecurityContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsSandboxSecurityContext>, I>>(
+    object: I,
+  ): WindowsSandboxSecurityContext {
+    const message = createBaseWindowsSandboxSecurityContext();
+    message.runAsUsername = object.runAsUsername ?? "";
+    message.credentialSpec = object.credentialSpec ?? "";
+    message.hostProcess = object.hostProcess ?? false;
+    message.namespaceOptions = (object.namespaceOptions !== undefined && object.namespaceOptions !== null)
+      ? WindowsNamespaceOption.fromPartial(object.namespaceOptions)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsPodSandboxConfig(): WindowsPodSandboxConfig {
@@ -11180,6 +12305,17 @@ export const WindowsPodSandboxConfig: MessageFns<WindowsPodSandboxConfig> = {
       obj.securityContext = WindowsSandboxSecurityContext.toJSON(message.securityContext);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsPodSandboxConfig>, I>>(base?: I): WindowsPodSandboxConfig {
+    return WindowsPodSandboxConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsPodSandboxConfig>, I>>(object: I): WindowsPodSandboxConfig {
+    const message = createBaseWindowsPodSandboxConfig();
+    message.securityContext = (object.securityContext !== undefined && object.securityContext !== null)
+      ? WindowsSandboxSecurityContext.fromPartial(object.securityContext)
+      : undefined;
+    return message;
   },
 };
 
@@ -11283,6 +12419,19 @@ export const WindowsContainerSecurityContext: MessageFns<WindowsContainerSecurit
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsContainerSecurityContext>, I>>(base?: I): WindowsContainerSecurityContext {
+    return WindowsContainerSecurityContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsContainerSecurityContext>, I>>(
+    object: I,
+  ): WindowsContainerSecurityContext {
+    const message = createBaseWindowsContainerSecurityContext();
+    message.runAsUsername = object.runAsUsername ?? "";
+    message.credentialSpec = object.credentialSpec ?? "";
+    message.hostProcess = object.hostProcess ?? false;
+    return message;
+  },
 };
 
 function createBaseWindowsContainerConfig(): WindowsContainerConfig {
@@ -11361,6 +12510,20 @@ export const WindowsContainerConfig: MessageFns<WindowsContainerConfig> = {
       obj.securityContext = WindowsContainerSecurityContext.toJSON(message.securityContext);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsContainerConfig>, I>>(base?: I): WindowsContainerConfig {
+    return WindowsContainerConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsContainerConfig>, I>>(object: I): WindowsContainerConfig {
+    const message = createBaseWindowsContainerConfig();
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? WindowsContainerResources.fromPartial(object.resources)
+      : undefined;
+    message.securityContext = (object.securityContext !== undefined && object.securityContext !== null)
+      ? WindowsContainerSecurityContext.fromPartial(object.securityContext)
+      : undefined;
+    return message;
   },
 };
 
@@ -11543,6 +12706,26 @@ export const WindowsContainerResources: MessageFns<WindowsContainerResources> = 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsContainerResources>, I>>(base?: I): WindowsContainerResources {
+    return WindowsContainerResources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsContainerResources>, I>>(object: I): WindowsContainerResources {
+    const message = createBaseWindowsContainerResources();
+    message.cpuShares = (object.cpuShares !== undefined && object.cpuShares !== null) ? BigInt(object.cpuShares) : 0n;
+    message.cpuCount = (object.cpuCount !== undefined && object.cpuCount !== null) ? BigInt(object.cpuCount) : 0n;
+    message.cpuMaximum = (object.cpuMaximum !== undefined && object.cpuMaximum !== null)
+      ? BigInt(object.cpuMaximum)
+      : 0n;
+    message.memoryLimitInBytes = (object.memoryLimitInBytes !== undefined && object.memoryLimitInBytes !== null)
+      ? BigInt(object.memoryLimitInBytes)
+      : 0n;
+    message.rootfsSizeInBytes = (object.rootfsSizeInBytes !== undefined && object.rootfsSizeInBytes !== null)
+      ? BigInt(object.rootfsSizeInBytes)
+      : 0n;
+    message.affinityCpus = object.affinityCpus?.map((e) => WindowsCpuGroupAffinity.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseWindowsCpuGroupAffinity(): WindowsCpuGroupAffinity {
@@ -11625,6 +12808,16 @@ export const WindowsCpuGroupAffinity: MessageFns<WindowsCpuGroupAffinity> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsCpuGroupAffinity>, I>>(base?: I): WindowsCpuGroupAffinity {
+    return WindowsCpuGroupAffinity.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsCpuGroupAffinity>, I>>(object: I): WindowsCpuGroupAffinity {
+    const message = createBaseWindowsCpuGroupAffinity();
+    message.cpuMask = (object.cpuMask !== undefined && object.cpuMask !== null) ? BigInt(object.cpuMask) : 0n;
+    message.cpuGroup = object.cpuGroup ?? 0;
+    return message;
+  },
 };
 
 function createBaseContainerMetadata(): ContainerMetadata {
@@ -11699,6 +12892,16 @@ export const ContainerMetadata: MessageFns<ContainerMetadata> = {
       obj.attempt = Math.round(message.attempt);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerMetadata>, I>>(base?: I): ContainerMetadata {
+    return ContainerMetadata.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerMetadata>, I>>(object: I): ContainerMetadata {
+    const message = createBaseContainerMetadata();
+    message.name = object.name ?? "";
+    message.attempt = object.attempt ?? 0;
+    return message;
   },
 };
 
@@ -11798,6 +13001,17 @@ export const Device: MessageFns<Device> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Device>, I>>(base?: I): Device {
+    return Device.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Device>, I>>(object: I): Device {
+    const message = createBaseDevice();
+    message.containerPath = object.containerPath ?? "";
+    message.hostPath = object.hostPath ?? "";
+    message.permissions = object.permissions ?? "";
+    return message;
+  },
 };
 
 function createBaseCDIDevice(): CDIDevice {
@@ -11855,6 +13069,15 @@ export const CDIDevice: MessageFns<CDIDevice> = {
       obj.name = message.name;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CDIDevice>, I>>(base?: I): CDIDevice {
+    return CDIDevice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CDIDevice>, I>>(object: I): CDIDevice {
+    const message = createBaseCDIDevice();
+    message.name = object.name ?? "";
+    return message;
   },
 };
 
@@ -12254,6 +13477,56 @@ export const ContainerConfig: MessageFns<ContainerConfig> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerConfig>, I>>(base?: I): ContainerConfig {
+    return ContainerConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerConfig>, I>>(object: I): ContainerConfig {
+    const message = createBaseContainerConfig();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? ContainerMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.command = object.command?.map((e) => e) || [];
+    message.args = object.args?.map((e) => e) || [];
+    message.workingDir = object.workingDir ?? "";
+    message.envs = object.envs?.map((e) => KeyValue.fromPartial(e)) || [];
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.devices = object.devices?.map((e) => Device.fromPartial(e)) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.logPath = object.logPath ?? "";
+    message.stdin = object.stdin ?? false;
+    message.stdinOnce = object.stdinOnce ?? false;
+    message.tty = object.tty ?? false;
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxContainerConfig.fromPartial(object.linux)
+      : undefined;
+    message.windows = (object.windows !== undefined && object.windows !== null)
+      ? WindowsContainerConfig.fromPartial(object.windows)
+      : undefined;
+    message.CDIDevices = object.CDIDevices?.map((e) => CDIDevice.fromPartial(e)) || [];
+    message.stopSignal = object.stopSignal ?? 0;
+    return message;
+  },
 };
 
 function createBaseContainerConfig_LabelsEntry(): ContainerConfig_LabelsEntry {
@@ -12329,6 +13602,16 @@ export const ContainerConfig_LabelsEntry: MessageFns<ContainerConfig_LabelsEntry
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerConfig_LabelsEntry>, I>>(base?: I): ContainerConfig_LabelsEntry {
+    return ContainerConfig_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerConfig_LabelsEntry>, I>>(object: I): ContainerConfig_LabelsEntry {
+    const message = createBaseContainerConfig_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseContainerConfig_AnnotationsEntry(): ContainerConfig_AnnotationsEntry {
@@ -12403,6 +13686,20 @@ export const ContainerConfig_AnnotationsEntry: MessageFns<ContainerConfig_Annota
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerConfig_AnnotationsEntry>, I>>(
+    base?: I,
+  ): ContainerConfig_AnnotationsEntry {
+    return ContainerConfig_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerConfig_AnnotationsEntry>, I>>(
+    object: I,
+  ): ContainerConfig_AnnotationsEntry {
+    const message = createBaseContainerConfig_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -12502,6 +13799,21 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<CreateContainerRequest>, I>>(base?: I): CreateContainerRequest {
+    return CreateContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateContainerRequest>, I>>(object: I): CreateContainerRequest {
+    const message = createBaseCreateContainerRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.config = (object.config !== undefined && object.config !== null)
+      ? ContainerConfig.fromPartial(object.config)
+      : undefined;
+    message.sandboxConfig = (object.sandboxConfig !== undefined && object.sandboxConfig !== null)
+      ? PodSandboxConfig.fromPartial(object.sandboxConfig)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseCreateContainerResponse(): CreateContainerResponse {
@@ -12565,6 +13877,15 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
       obj.containerId = message.containerId;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(base?: I): CreateContainerResponse {
+    return CreateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(object: I): CreateContainerResponse {
+    const message = createBaseCreateContainerResponse();
+    message.containerId = object.containerId ?? "";
+    return message;
   },
 };
 
@@ -12630,6 +13951,15 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StartContainerRequest>, I>>(base?: I): StartContainerRequest {
+    return StartContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerRequest>, I>>(object: I): StartContainerRequest {
+    const message = createBaseStartContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
 };
 
 function createBaseStartContainerResponse(): StartContainerResponse {
@@ -12673,6 +14003,14 @@ export const StartContainerResponse: MessageFns<StartContainerResponse> = {
   toJSON(_: StartContainerResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartContainerResponse>, I>>(base?: I): StartContainerResponse {
+    return StartContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerResponse>, I>>(_: I): StartContainerResponse {
+    const message = createBaseStartContainerResponse();
+    return message;
   },
 };
 
@@ -12756,6 +14094,16 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StopContainerRequest>, I>>(base?: I): StopContainerRequest {
+    return StopContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerRequest>, I>>(object: I): StopContainerRequest {
+    const message = createBaseStopContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.timeout = (object.timeout !== undefined && object.timeout !== null) ? BigInt(object.timeout) : 0n;
+    return message;
+  },
 };
 
 function createBaseStopContainerResponse(): StopContainerResponse {
@@ -12799,6 +14147,14 @@ export const StopContainerResponse: MessageFns<StopContainerResponse> = {
   toJSON(_: StopContainerResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopContainerResponse>, I>>(base?: I): StopContainerResponse {
+    return StopContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerResponse>, I>>(_: I): StopContainerResponse {
+    const message = createBaseStopContainerResponse();
+    return message;
   },
 };
 
@@ -12864,6 +14220,15 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(base?: I): RemoveContainerRequest {
+    return RemoveContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(object: I): RemoveContainerRequest {
+    const message = createBaseRemoveContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
 };
 
 function createBaseRemoveContainerResponse(): RemoveContainerResponse {
@@ -12907,6 +14272,14 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
   toJSON(_: RemoveContainerResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(base?: I): RemoveContainerResponse {
+    return RemoveContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(_: I): RemoveContainerResponse {
+    const message = createBaseRemoveContainerResponse();
+    return message;
   },
 };
 
@@ -12965,6 +14338,15 @@ export const ContainerStateValue: MessageFns<ContainerStateValue> = {
       obj.state = containerStateToJSON(message.state);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStateValue>, I>>(base?: I): ContainerStateValue {
+    return ContainerStateValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStateValue>, I>>(object: I): ContainerStateValue {
+    const message = createBaseContainerStateValue();
+    message.state = object.state ?? 0;
+    return message;
   },
 };
 
@@ -13110,6 +14492,28 @@ export const ContainerFilter: MessageFns<ContainerFilter> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerFilter>, I>>(base?: I): ContainerFilter {
+    return ContainerFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerFilter>, I>>(object: I): ContainerFilter {
+    const message = createBaseContainerFilter();
+    message.id = object.id ?? "";
+    message.state = (object.state !== undefined && object.state !== null)
+      ? ContainerStateValue.fromPartial(object.state)
+      : undefined;
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.labelSelector = (globalThis.Object.entries(object.labelSelector ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseContainerFilter_LabelSelectorEntry(): ContainerFilter_LabelSelectorEntry {
@@ -13185,6 +14589,20 @@ export const ContainerFilter_LabelSelectorEntry: MessageFns<ContainerFilter_Labe
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerFilter_LabelSelectorEntry>, I>>(
+    base?: I,
+  ): ContainerFilter_LabelSelectorEntry {
+    return ContainerFilter_LabelSelectorEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerFilter_LabelSelectorEntry>, I>>(
+    object: I,
+  ): ContainerFilter_LabelSelectorEntry {
+    const message = createBaseContainerFilter_LabelSelectorEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListContainersRequest(): ListContainersRequest {
@@ -13242,6 +14660,17 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
       obj.filter = ContainerFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListContainersRequest>, I>>(base?: I): ListContainersRequest {
+    return ListContainersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListContainersRequest>, I>>(object: I): ListContainersRequest {
+    const message = createBaseListContainersRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -13512,6 +14941,44 @@ export const Container: MessageFns<Container> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Container>, I>>(base?: I): Container {
+    return Container.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container>, I>>(object: I): Container {
+    const message = createBaseContainer();
+    message.id = object.id ?? "";
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? ContainerMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.imageRef = object.imageRef ?? "";
+    message.state = object.state ?? 0;
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null) ? BigInt(object.createdAt) : 0n;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.imageId = object.imageId ?? "";
+    return message;
+  },
 };
 
 function createBaseContainer_LabelsEntry(): Container_LabelsEntry {
@@ -13586,6 +15053,16 @@ export const Container_LabelsEntry: MessageFns<Container_LabelsEntry> = {
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Container_LabelsEntry>, I>>(base?: I): Container_LabelsEntry {
+    return Container_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container_LabelsEntry>, I>>(object: I): Container_LabelsEntry {
+    const message = createBaseContainer_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -13662,6 +15139,16 @@ export const Container_AnnotationsEntry: MessageFns<Container_AnnotationsEntry> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Container_AnnotationsEntry>, I>>(base?: I): Container_AnnotationsEntry {
+    return Container_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Container_AnnotationsEntry>, I>>(object: I): Container_AnnotationsEntry {
+    const message = createBaseContainer_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
@@ -13724,6 +15211,15 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ListContainersResponse>, I>>(base?: I): ListContainersResponse {
+    return ListContainersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListContainersResponse>, I>>(object: I): ListContainersResponse {
+    const message = createBaseListContainersResponse();
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStreamContainersRequest(): StreamContainersRequest {
@@ -13781,6 +15277,17 @@ export const StreamContainersRequest: MessageFns<StreamContainersRequest> = {
       obj.filter = ContainerFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainersRequest>, I>>(base?: I): StreamContainersRequest {
+    return StreamContainersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainersRequest>, I>>(object: I): StreamContainersRequest {
+    const message = createBaseStreamContainersRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -13843,6 +15350,15 @@ export const StreamContainersResponse: MessageFns<StreamContainersResponse> = {
       obj.containers = message.containers.map((e) => Container.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainersResponse>, I>>(base?: I): StreamContainersResponse {
+    return StreamContainersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainersResponse>, I>>(object: I): StreamContainersResponse {
+    const message = createBaseStreamContainersResponse();
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -13922,6 +15438,16 @@ export const ContainerStatusRequest: MessageFns<ContainerStatusRequest> = {
       obj.verbose = message.verbose;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStatusRequest>, I>>(base?: I): ContainerStatusRequest {
+    return ContainerStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatusRequest>, I>>(object: I): ContainerStatusRequest {
+    const message = createBaseContainerStatusRequest();
+    message.containerId = object.containerId ?? "";
+    message.verbose = object.verbose ?? false;
+    return message;
   },
 };
 
@@ -14360,6 +15886,59 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatus>, I>>(base?: I): ContainerStatus {
+    return ContainerStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatus>, I>>(object: I): ContainerStatus {
+    const message = createBaseContainerStatus();
+    message.id = object.id ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? ContainerMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.state = object.state ?? 0;
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null) ? BigInt(object.createdAt) : 0n;
+    message.startedAt = (object.startedAt !== undefined && object.startedAt !== null) ? BigInt(object.startedAt) : 0n;
+    message.finishedAt = (object.finishedAt !== undefined && object.finishedAt !== null)
+      ? BigInt(object.finishedAt)
+      : 0n;
+    message.exitCode = object.exitCode ?? 0;
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.imageRef = object.imageRef ?? "";
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.logPath = object.logPath ?? "";
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? ContainerResources.fromPartial(object.resources)
+      : undefined;
+    message.imageId = object.imageId ?? "";
+    message.user = (object.user !== undefined && object.user !== null)
+      ? ContainerUser.fromPartial(object.user)
+      : undefined;
+    message.stopSignal = object.stopSignal ?? 0;
+    return message;
+  },
 };
 
 function createBaseContainerStatus_LabelsEntry(): ContainerStatus_LabelsEntry {
@@ -14435,6 +16014,16 @@ export const ContainerStatus_LabelsEntry: MessageFns<ContainerStatus_LabelsEntry
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatus_LabelsEntry>, I>>(base?: I): ContainerStatus_LabelsEntry {
+    return ContainerStatus_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatus_LabelsEntry>, I>>(object: I): ContainerStatus_LabelsEntry {
+    const message = createBaseContainerStatus_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseContainerStatus_AnnotationsEntry(): ContainerStatus_AnnotationsEntry {
@@ -14509,6 +16098,20 @@ export const ContainerStatus_AnnotationsEntry: MessageFns<ContainerStatus_Annota
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStatus_AnnotationsEntry>, I>>(
+    base?: I,
+  ): ContainerStatus_AnnotationsEntry {
+    return ContainerStatus_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatus_AnnotationsEntry>, I>>(
+    object: I,
+  ): ContainerStatus_AnnotationsEntry {
+    const message = createBaseContainerStatus_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -14607,6 +16210,26 @@ export const ContainerStatusResponse: MessageFns<ContainerStatusResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatusResponse>, I>>(base?: I): ContainerStatusResponse {
+    return ContainerStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatusResponse>, I>>(object: I): ContainerStatusResponse {
+    const message = createBaseContainerStatusResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    message.info = (globalThis.Object.entries(object.info ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseContainerStatusResponse_InfoEntry(): ContainerStatusResponse_InfoEntry {
@@ -14681,6 +16304,20 @@ export const ContainerStatusResponse_InfoEntry: MessageFns<ContainerStatusRespon
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStatusResponse_InfoEntry>, I>>(
+    base?: I,
+  ): ContainerStatusResponse_InfoEntry {
+    return ContainerStatusResponse_InfoEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatusResponse_InfoEntry>, I>>(
+    object: I,
+  ): ContainerStatusResponse_InfoEntry {
+    const message = createBaseContainerStatusResponse_InfoEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -14757,6 +16394,20 @@ export const ContainerResources: MessageFns<ContainerResources> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerResources>, I>>(base?: I): ContainerResources {
+    return ContainerResources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerResources>, I>>(object: I): ContainerResources {
+    const message = createBaseContainerResources();
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxContainerResources.fromPartial(object.linux)
+      : undefined;
+    message.windows = (object.windows !== undefined && object.windows !== null)
+      ? WindowsContainerResources.fromPartial(object.windows)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseContainerUser(): ContainerUser {
@@ -14814,6 +16465,17 @@ export const ContainerUser: MessageFns<ContainerUser> = {
       obj.linux = LinuxContainerUser.toJSON(message.linux);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerUser>, I>>(base?: I): ContainerUser {
+    return ContainerUser.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerUser>, I>>(object: I): ContainerUser {
+    const message = createBaseContainerUser();
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxContainerUser.fromPartial(object.linux)
+      : undefined;
+    return message;
   },
 };
 
@@ -14947,6 +16609,32 @@ export const UpdateContainerResourcesRequest: MessageFns<UpdateContainerResource
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<UpdateContainerResourcesRequest>, I>>(base?: I): UpdateContainerResourcesRequest {
+    return UpdateContainerResourcesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerResourcesRequest>, I>>(
+    object: I,
+  ): UpdateContainerResourcesRequest {
+    const message = createBaseUpdateContainerResourcesRequest();
+    message.containerId = object.containerId ?? "";
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxContainerResources.fromPartial(object.linux)
+      : undefined;
+    message.windows = (object.windows !== undefined && object.windows !== null)
+      ? WindowsContainerResources.fromPartial(object.windows)
+      : undefined;
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseUpdateContainerResourcesRequest_AnnotationsEntry(): UpdateContainerResourcesRequest_AnnotationsEntry {
@@ -15027,6 +16715,20 @@ export const UpdateContainerResourcesRequest_AnnotationsEntry: MessageFns<
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<UpdateContainerResourcesRequest_AnnotationsEntry>, I>>(
+    base?: I,
+  ): UpdateContainerResourcesRequest_AnnotationsEntry {
+    return UpdateContainerResourcesRequest_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerResourcesRequest_AnnotationsEntry>, I>>(
+    object: I,
+  ): UpdateContainerResourcesRequest_AnnotationsEntry {
+    const message = createBaseUpdateContainerResourcesRequest_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseUpdateContainerResourcesResponse(): UpdateContainerResourcesResponse {
@@ -15070,6 +16772,18 @@ export const UpdateContainerResourcesResponse: MessageFns<UpdateContainerResourc
   toJSON(_: UpdateContainerResourcesResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerResourcesResponse>, I>>(
+    base?: I,
+  ): UpdateContainerResourcesResponse {
+    return UpdateContainerResourcesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerResourcesResponse>, I>>(
+    _: I,
+  ): UpdateContainerResourcesResponse {
+    const message = createBaseUpdateContainerResourcesResponse();
+    return message;
   },
 };
 
@@ -15168,6 +16882,17 @@ export const ExecSyncRequest: MessageFns<ExecSyncRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ExecSyncRequest>, I>>(base?: I): ExecSyncRequest {
+    return ExecSyncRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecSyncRequest>, I>>(object: I): ExecSyncRequest {
+    const message = createBaseExecSyncRequest();
+    message.containerId = object.containerId ?? "";
+    message.cmd = object.cmd?.map((e) => e) || [];
+    message.timeout = (object.timeout !== undefined && object.timeout !== null) ? BigInt(object.timeout) : 0n;
+    return message;
+  },
 };
 
 function createBaseExecSyncResponse(): ExecSyncResponse {
@@ -15261,6 +16986,17 @@ export const ExecSyncResponse: MessageFns<ExecSyncResponse> = {
       obj.exitCode = Math.round(message.exitCode);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecSyncResponse>, I>>(base?: I): ExecSyncResponse {
+    return ExecSyncResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecSyncResponse>, I>>(object: I): ExecSyncResponse {
+    const message = createBaseExecSyncResponse();
+    message.stdout = object.stdout ?? Buffer.alloc(0);
+    message.stderr = object.stderr ?? Buffer.alloc(0);
+    message.exitCode = object.exitCode ?? 0;
+    return message;
   },
 };
 
@@ -15401,6 +17137,20 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ExecRequest>, I>>(base?: I): ExecRequest {
+    return ExecRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecRequest>, I>>(object: I): ExecRequest {
+    const message = createBaseExecRequest();
+    message.containerId = object.containerId ?? "";
+    message.cmd = object.cmd?.map((e) => e) || [];
+    message.tty = object.tty ?? false;
+    message.stdin = object.stdin ?? false;
+    message.stdout = object.stdout ?? false;
+    message.stderr = object.stderr ?? false;
+    return message;
+  },
 };
 
 function createBaseExecResponse(): ExecResponse {
@@ -15458,6 +17208,15 @@ export const ExecResponse: MessageFns<ExecResponse> = {
       obj.url = message.url;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecResponse>, I>>(base?: I): ExecResponse {
+    return ExecResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecResponse>, I>>(object: I): ExecResponse {
+    const message = createBaseExecResponse();
+    message.url = object.url ?? "";
+    return message;
   },
 };
 
@@ -15583,6 +17342,19 @@ export const AttachRequest: MessageFns<AttachRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<AttachRequest>, I>>(base?: I): AttachRequest {
+    return AttachRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachRequest>, I>>(object: I): AttachRequest {
+    const message = createBaseAttachRequest();
+    message.containerId = object.containerId ?? "";
+    message.stdin = object.stdin ?? false;
+    message.tty = object.tty ?? false;
+    message.stdout = object.stdout ?? false;
+    message.stderr = object.stderr ?? false;
+    return message;
+  },
 };
 
 function createBaseAttachResponse(): AttachResponse {
@@ -15640,6 +17412,15 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       obj.url = message.url;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachResponse>, I>>(base?: I): AttachResponse {
+    return AttachResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachResponse>, I>>(object: I): AttachResponse {
+    const message = createBaseAttachResponse();
+    message.url = object.url ?? "";
+    return message;
   },
 };
 
@@ -15734,6 +17515,16 @@ export const PortForwardRequest: MessageFns<PortForwardRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PortForwardRequest>, I>>(base?: I): PortForwardRequest {
+    return PortForwardRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortForwardRequest>, I>>(object: I): PortForwardRequest {
+    const message = createBasePortForwardRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.port = object.port?.map((e) => e) || [];
+    return message;
+  },
 };
 
 function createBasePortForwardResponse(): PortForwardResponse {
@@ -15791,6 +17582,15 @@ export const PortForwardResponse: MessageFns<PortForwardResponse> = {
       obj.url = message.url;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortForwardResponse>, I>>(base?: I): PortForwardResponse {
+    return PortForwardResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortForwardResponse>, I>>(object: I): PortForwardResponse {
+    const message = createBasePortForwardResponse();
+    message.url = object.url ?? "";
+    return message;
   },
 };
 
@@ -15850,6 +17650,17 @@ export const ImageFilter: MessageFns<ImageFilter> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ImageFilter>, I>>(base?: I): ImageFilter {
+    return ImageFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageFilter>, I>>(object: I): ImageFilter {
+    const message = createBaseImageFilter();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseListImagesRequest(): ListImagesRequest {
@@ -15907,6 +17718,17 @@ export const ListImagesRequest: MessageFns<ListImagesRequest> = {
       obj.filter = ImageFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesRequest>, I>>(object: I): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ImageFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -16093,6 +17915,22 @@ export const Image: MessageFns<Image> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Image>, I>>(base?: I): Image {
+    return Image.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Image>, I>>(object: I): Image {
+    const message = createBaseImage();
+    message.id = object.id ?? "";
+    message.repoTags = object.repoTags?.map((e) => e) || [];
+    message.repoDigests = object.repoDigests?.map((e) => e) || [];
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    message.uid = (object.uid !== undefined && object.uid !== null) ? Int64Value.fromPartial(object.uid) : undefined;
+    message.username = object.username ?? "";
+    message.spec = (object.spec !== undefined && object.spec !== null) ? ImageSpec.fromPartial(object.spec) : undefined;
+    message.pinned = object.pinned ?? false;
+    return message;
+  },
 };
 
 function createBaseListImagesResponse(): ListImagesResponse {
@@ -16150,6 +17988,15 @@ export const ListImagesResponse: MessageFns<ListImagesResponse> = {
       obj.images = message.images.map((e) => Image.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesResponse>, I>>(object: I): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -16209,6 +18056,17 @@ export const StreamImagesRequest: MessageFns<StreamImagesRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StreamImagesRequest>, I>>(base?: I): StreamImagesRequest {
+    return StreamImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamImagesRequest>, I>>(object: I): StreamImagesRequest {
+    const message = createBaseStreamImagesRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ImageFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseStreamImagesResponse(): StreamImagesResponse {
@@ -16266,6 +18124,15 @@ export const StreamImagesResponse: MessageFns<StreamImagesResponse> = {
       obj.images = message.images.map((e) => Image.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamImagesResponse>, I>>(base?: I): StreamImagesResponse {
+    return StreamImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamImagesResponse>, I>>(object: I): StreamImagesResponse {
+    const message = createBaseStreamImagesResponse();
+    message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -16341,6 +18208,18 @@ export const ImageStatusRequest: MessageFns<ImageStatusRequest> = {
       obj.verbose = message.verbose;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageStatusRequest>, I>>(base?: I): ImageStatusRequest {
+    return ImageStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageStatusRequest>, I>>(object: I): ImageStatusRequest {
+    const message = createBaseImageStatusRequest();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.verbose = object.verbose ?? false;
+    return message;
   },
 };
 
@@ -16439,6 +18318,24 @@ export const ImageStatusResponse: MessageFns<ImageStatusResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ImageStatusResponse>, I>>(base?: I): ImageStatusResponse {
+    return ImageStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageStatusResponse>, I>>(object: I): ImageStatusResponse {
+    const message = createBaseImageStatusResponse();
+    message.image = (object.image !== undefined && object.image !== null) ? Image.fromPartial(object.image) : undefined;
+    message.info = (globalThis.Object.entries(object.info ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseImageStatusResponse_InfoEntry(): ImageStatusResponse_InfoEntry {
@@ -16513,6 +18410,18 @@ export const ImageStatusResponse_InfoEntry: MessageFns<ImageStatusResponse_InfoE
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageStatusResponse_InfoEntry>, I>>(base?: I): ImageStatusResponse_InfoEntry {
+    return ImageStatusResponse_InfoEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageStatusResponse_InfoEntry>, I>>(
+    object: I,
+  ): ImageStatusResponse_InfoEntry {
+    const message = createBaseImageStatusResponse_InfoEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -16661,6 +18570,20 @@ export const AuthConfig: MessageFns<AuthConfig> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<AuthConfig>, I>>(base?: I): AuthConfig {
+    return AuthConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthConfig>, I>>(object: I): AuthConfig {
+    const message = createBaseAuthConfig();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    message.auth = object.auth ?? "";
+    message.serverAddress = object.serverAddress ?? "";
+    message.identityToken = object.identityToken ?? "";
+    message.registryToken = object.registryToken ?? "";
+    return message;
+  },
 };
 
 function createBasePullImageRequest(): PullImageRequest {
@@ -16755,6 +18678,23 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PullImageRequest>, I>>(base?: I): PullImageRequest {
+    return PullImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullImageRequest>, I>>(object: I): PullImageRequest {
+    const message = createBasePullImageRequest();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? AuthConfig.fromPartial(object.auth)
+      : undefined;
+    message.sandboxConfig = (object.sandboxConfig !== undefined && object.sandboxConfig !== null)
+      ? PodSandboxConfig.fromPartial(object.sandboxConfig)
+      : undefined;
+    return message;
+  },
 };
 
 function createBasePullImageResponse(): PullImageResponse {
@@ -16819,6 +18759,15 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PullImageResponse>, I>>(base?: I): PullImageResponse {
+    return PullImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullImageResponse>, I>>(object: I): PullImageResponse {
+    const message = createBasePullImageResponse();
+    message.imageRef = object.imageRef ?? "";
+    return message;
+  },
 };
 
 function createBaseRemoveImageRequest(): RemoveImageRequest {
@@ -16877,6 +18826,17 @@ export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(object: I): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageSpec.fromPartial(object.image)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseRemoveImageResponse(): RemoveImageResponse {
@@ -16920,6 +18880,14 @@ export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
   toJSON(_: RemoveImageResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(_: I): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    return message;
   },
 };
 
@@ -16985,6 +18953,15 @@ export const NetworkConfig: MessageFns<NetworkConfig> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<NetworkConfig>, I>>(base?: I): NetworkConfig {
+    return NetworkConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkConfig>, I>>(object: I): NetworkConfig {
+    const message = createBaseNetworkConfig();
+    message.podCidr = object.podCidr ?? "";
+    return message;
+  },
 };
 
 function createBaseRuntimeConfig(): RuntimeConfig {
@@ -17048,6 +19025,17 @@ export const RuntimeConfig: MessageFns<RuntimeConfig> = {
       obj.networkConfig = NetworkConfig.toJSON(message.networkConfig);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeConfig>, I>>(base?: I): RuntimeConfig {
+    return RuntimeConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeConfig>, I>>(object: I): RuntimeConfig {
+    const message = createBaseRuntimeConfig();
+    message.networkConfig = (object.networkConfig !== undefined && object.networkConfig !== null)
+      ? NetworkConfig.fromPartial(object.networkConfig)
+      : undefined;
+    return message;
   },
 };
 
@@ -17113,6 +19101,17 @@ export const UpdateRuntimeConfigRequest: MessageFns<UpdateRuntimeConfigRequest> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<UpdateRuntimeConfigRequest>, I>>(base?: I): UpdateRuntimeConfigRequest {
+    return UpdateRuntimeConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRuntimeConfigRequest>, I>>(object: I): UpdateRuntimeConfigRequest {
+    const message = createBaseUpdateRuntimeConfigRequest();
+    message.runtimeConfig = (object.runtimeConfig !== undefined && object.runtimeConfig !== null)
+      ? RuntimeConfig.fromPartial(object.runtimeConfig)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseUpdateRuntimeConfigResponse(): UpdateRuntimeConfigResponse {
@@ -17156,6 +19155,14 @@ export const UpdateRuntimeConfigResponse: MessageFns<UpdateRuntimeConfigResponse
   toJSON(_: UpdateRuntimeConfigResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRuntimeConfigResponse>, I>>(base?: I): UpdateRuntimeConfigResponse {
+    return UpdateRuntimeConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRuntimeConfigResponse>, I>>(_: I): UpdateRuntimeConfigResponse {
+    const message = createBaseUpdateRuntimeConfigResponse();
+    return message;
   },
 };
 
@@ -17262,6 +19269,18 @@ export const RuntimeCondition: MessageFns<RuntimeCondition> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RuntimeCondition>, I>>(base?: I): RuntimeCondition {
+    return RuntimeCondition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeCondition>, I>>(object: I): RuntimeCondition {
+    const message = createBaseRuntimeCondition();
+    message.type = object.type ?? "";
+    message.status = object.status ?? false;
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
@@ -17324,6 +19343,15 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RuntimeStatus>, I>>(base?: I): RuntimeStatus {
+    return RuntimeStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeStatus>, I>>(object: I): RuntimeStatus {
+    const message = createBaseRuntimeStatus();
+    message.conditions = object.conditions?.map((e) => RuntimeCondition.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStatusRequest(): StatusRequest {
@@ -17381,6 +19409,15 @@ export const StatusRequest: MessageFns<StatusRequest> = {
       obj.verbose = message.verbose;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusRequest>, I>>(base?: I): StatusRequest {
+    return StatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusRequest>, I>>(object: I): StatusRequest {
+    const message = createBaseStatusRequest();
+    message.verbose = object.verbose ?? false;
+    return message;
   },
 };
 
@@ -17465,6 +19502,16 @@ export const RuntimeHandlerFeatures: MessageFns<RuntimeHandlerFeatures> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RuntimeHandlerFeatures>, I>>(base?: I): RuntimeHandlerFeatures {
+    return RuntimeHandlerFeatures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeHandlerFeatures>, I>>(object: I): RuntimeHandlerFeatures {
+    const message = createBaseRuntimeHandlerFeatures();
+    message.recursiveReadOnlyMounts = object.recursiveReadOnlyMounts ?? false;
+    message.userNamespaces = object.userNamespaces ?? false;
+    return message;
+  },
 };
 
 function createBaseRuntimeHandler(): RuntimeHandler {
@@ -17539,6 +19586,18 @@ export const RuntimeHandler: MessageFns<RuntimeHandler> = {
       obj.features = RuntimeHandlerFeatures.toJSON(message.features);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeHandler>, I>>(base?: I): RuntimeHandler {
+    return RuntimeHandler.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeHandler>, I>>(object: I): RuntimeHandler {
+    const message = createBaseRuntimeHandler();
+    message.name = object.name ?? "";
+    message.features = (object.features !== undefined && object.features !== null)
+      ? RuntimeHandlerFeatures.fromPartial(object.features)
+      : undefined;
+    return message;
   },
 };
 
@@ -17622,6 +19681,16 @@ export const RuntimeFeatures: MessageFns<RuntimeFeatures> = {
       obj.userNamespacesHostNetwork = message.userNamespacesHostNetwork;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeFeatures>, I>>(base?: I): RuntimeFeatures {
+    return RuntimeFeatures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeFeatures>, I>>(object: I): RuntimeFeatures {
+    const message = createBaseRuntimeFeatures();
+    message.supplementalGroupsPolicy = object.supplementalGroupsPolicy ?? false;
+    message.userNamespacesHostNetwork = object.userNamespacesHostNetwork ?? false;
+    return message;
   },
 };
 
@@ -17754,6 +19823,30 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StatusResponse>, I>>(base?: I): StatusResponse {
+    return StatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusResponse>, I>>(object: I): StatusResponse {
+    const message = createBaseStatusResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? RuntimeStatus.fromPartial(object.status)
+      : undefined;
+    message.info = (globalThis.Object.entries(object.info ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.runtimeHandlers = object.runtimeHandlers?.map((e) => RuntimeHandler.fromPartial(e)) || [];
+    message.features = (object.features !== undefined && object.features !== null)
+      ? RuntimeFeatures.fromPartial(object.features)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseStatusResponse_InfoEntry(): StatusResponse_InfoEntry {
@@ -17829,6 +19922,16 @@ export const StatusResponse_InfoEntry: MessageFns<StatusResponse_InfoEntry> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<StatusResponse_InfoEntry>, I>>(base?: I): StatusResponse_InfoEntry {
+    return StatusResponse_InfoEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusResponse_InfoEntry>, I>>(object: I): StatusResponse_InfoEntry {
+    const message = createBaseStatusResponse_InfoEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseImageFsInfoRequest(): ImageFsInfoRequest {
@@ -17872,6 +19975,14 @@ export const ImageFsInfoRequest: MessageFns<ImageFsInfoRequest> = {
   toJSON(_: ImageFsInfoRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageFsInfoRequest>, I>>(base?: I): ImageFsInfoRequest {
+    return ImageFsInfoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageFsInfoRequest>, I>>(_: I): ImageFsInfoRequest {
+    const message = createBaseImageFsInfoRequest();
+    return message;
   },
 };
 
@@ -17934,6 +20045,15 @@ export const UInt64Value: MessageFns<UInt64Value> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<UInt64Value>, I>>(base?: I): UInt64Value {
+    return UInt64Value.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UInt64Value>, I>>(object: I): UInt64Value {
+    const message = createBaseUInt64Value();
+    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    return message;
+  },
 };
 
 function createBaseFilesystemIdentifier(): FilesystemIdentifier {
@@ -17991,6 +20111,15 @@ export const FilesystemIdentifier: MessageFns<FilesystemIdentifier> = {
       obj.mountpoint = message.mountpoint;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FilesystemIdentifier>, I>>(base?: I): FilesystemIdentifier {
+    return FilesystemIdentifier.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FilesystemIdentifier>, I>>(object: I): FilesystemIdentifier {
+    const message = createBaseFilesystemIdentifier();
+    message.mountpoint = object.mountpoint ?? "";
+    return message;
   },
 };
 
@@ -18112,6 +20241,24 @@ export const FilesystemUsage: MessageFns<FilesystemUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<FilesystemUsage>, I>>(base?: I): FilesystemUsage {
+    return FilesystemUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FilesystemUsage>, I>>(object: I): FilesystemUsage {
+    const message = createBaseFilesystemUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.fsId = (object.fsId !== undefined && object.fsId !== null)
+      ? FilesystemIdentifier.fromPartial(object.fsId)
+      : undefined;
+    message.usedBytes = (object.usedBytes !== undefined && object.usedBytes !== null)
+      ? UInt64Value.fromPartial(object.usedBytes)
+      : undefined;
+    message.inodesUsed = (object.inodesUsed !== undefined && object.inodesUsed !== null)
+      ? UInt64Value.fromPartial(object.inodesUsed)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsFilesystemUsage(): WindowsFilesystemUsage {
@@ -18213,6 +20360,21 @@ export const WindowsFilesystemUsage: MessageFns<WindowsFilesystemUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsFilesystemUsage>, I>>(base?: I): WindowsFilesystemUsage {
+    return WindowsFilesystemUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsFilesystemUsage>, I>>(object: I): WindowsFilesystemUsage {
+    const message = createBaseWindowsFilesystemUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.fsId = (object.fsId !== undefined && object.fsId !== null)
+      ? FilesystemIdentifier.fromPartial(object.fsId)
+      : undefined;
+    message.usedBytes = (object.usedBytes !== undefined && object.usedBytes !== null)
+      ? UInt64Value.fromPartial(object.usedBytes)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseImageFsInfoResponse(): ImageFsInfoResponse {
@@ -18296,6 +20458,16 @@ export const ImageFsInfoResponse: MessageFns<ImageFsInfoResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ImageFsInfoResponse>, I>>(base?: I): ImageFsInfoResponse {
+    return ImageFsInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageFsInfoResponse>, I>>(object: I): ImageFsInfoResponse {
+    const message = createBaseImageFsInfoResponse();
+    message.imageFilesystems = object.imageFilesystems?.map((e) => FilesystemUsage.fromPartial(e)) || [];
+    message.containerFilesystems = object.containerFilesystems?.map((e) => FilesystemUsage.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseContainerStatsRequest(): ContainerStatsRequest {
@@ -18360,6 +20532,15 @@ export const ContainerStatsRequest: MessageFns<ContainerStatsRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatsRequest>, I>>(base?: I): ContainerStatsRequest {
+    return ContainerStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsRequest>, I>>(object: I): ContainerStatsRequest {
+    const message = createBaseContainerStatsRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
 };
 
 function createBaseContainerStatsResponse(): ContainerStatsResponse {
@@ -18418,6 +20599,17 @@ export const ContainerStatsResponse: MessageFns<ContainerStatsResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatsResponse>, I>>(base?: I): ContainerStatsResponse {
+    return ContainerStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsResponse>, I>>(object: I): ContainerStatsResponse {
+    const message = createBaseContainerStatsResponse();
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? ContainerStats.fromPartial(object.stats)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseListContainerStatsRequest(): ListContainerStatsRequest {
@@ -18475,6 +20667,17 @@ export const ListContainerStatsRequest: MessageFns<ListContainerStatsRequest> = 
       obj.filter = ContainerStatsFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListContainerStatsRequest>, I>>(base?: I): ListContainerStatsRequest {
+    return ListContainerStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListContainerStatsRequest>, I>>(object: I): ListContainerStatsRequest {
+    const message = createBaseListContainerStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -18605,6 +20808,25 @@ export const ContainerStatsFilter: MessageFns<ContainerStatsFilter> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatsFilter>, I>>(base?: I): ContainerStatsFilter {
+    return ContainerStatsFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsFilter>, I>>(object: I): ContainerStatsFilter {
+    const message = createBaseContainerStatsFilter();
+    message.id = object.id ?? "";
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.labelSelector = (globalThis.Object.entries(object.labelSelector ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseContainerStatsFilter_LabelSelectorEntry(): ContainerStatsFilter_LabelSelectorEntry {
@@ -18680,6 +20902,20 @@ export const ContainerStatsFilter_LabelSelectorEntry: MessageFns<ContainerStatsF
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStatsFilter_LabelSelectorEntry>, I>>(
+    base?: I,
+  ): ContainerStatsFilter_LabelSelectorEntry {
+    return ContainerStatsFilter_LabelSelectorEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsFilter_LabelSelectorEntry>, I>>(
+    object: I,
+  ): ContainerStatsFilter_LabelSelectorEntry {
+    const message = createBaseContainerStatsFilter_LabelSelectorEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseListContainerStatsResponse(): ListContainerStatsResponse {
@@ -18740,6 +20976,15 @@ export const ListContainerStatsResponse: MessageFns<ListContainerStatsResponse> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ListContainerStatsResponse>, I>>(base?: I): ListContainerStatsResponse {
+    return ListContainerStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListContainerStatsResponse>, I>>(object: I): ListContainerStatsResponse {
+    const message = createBaseListContainerStatsResponse();
+    message.stats = object.stats?.map((e) => ContainerStats.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStreamContainerStatsRequest(): StreamContainerStatsRequest {
@@ -18797,6 +21042,17 @@ export const StreamContainerStatsRequest: MessageFns<StreamContainerStatsRequest
       obj.filter = ContainerStatsFilter.toJSON(message.filter);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainerStatsRequest>, I>>(base?: I): StreamContainerStatsRequest {
+    return StreamContainerStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainerStatsRequest>, I>>(object: I): StreamContainerStatsRequest {
+    const message = createBaseStreamContainerStatsRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? ContainerStatsFilter.fromPartial(object.filter)
+      : undefined;
+    return message;
   },
 };
 
@@ -18861,6 +21117,15 @@ export const StreamContainerStatsResponse: MessageFns<StreamContainerStatsRespon
       obj.containerStats = message.containerStats.map((e) => ContainerStats.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamContainerStatsResponse>, I>>(base?: I): StreamContainerStatsResponse {
+    return StreamContainerStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamContainerStatsResponse>, I>>(object: I): StreamContainerStatsResponse {
+    const message = createBaseStreamContainerStatsResponse();
+    message.containerStats = object.containerStats?.map((e) => ContainerStats.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -19011,6 +21276,36 @@ export const ContainerAttributes: MessageFns<ContainerAttributes> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerAttributes>, I>>(base?: I): ContainerAttributes {
+    return ContainerAttributes.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerAttributes>, I>>(object: I): ContainerAttributes {
+    const message = createBaseContainerAttributes();
+    message.id = object.id ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? ContainerMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseContainerAttributes_LabelsEntry(): ContainerAttributes_LabelsEntry {
@@ -19086,6 +21381,18 @@ export const ContainerAttributes_LabelsEntry: MessageFns<ContainerAttributes_Lab
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerAttributes_LabelsEntry>, I>>(base?: I): ContainerAttributes_LabelsEntry {
+    return ContainerAttributes_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerAttributes_LabelsEntry>, I>>(
+    object: I,
+  ): ContainerAttributes_LabelsEntry {
+    const message = createBaseContainerAttributes_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseContainerAttributes_AnnotationsEntry(): ContainerAttributes_AnnotationsEntry {
@@ -19160,6 +21467,20 @@ export const ContainerAttributes_AnnotationsEntry: MessageFns<ContainerAttribute
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerAttributes_AnnotationsEntry>, I>>(
+    base?: I,
+  ): ContainerAttributes_AnnotationsEntry {
+    return ContainerAttributes_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerAttributes_AnnotationsEntry>, I>>(
+    object: I,
+  ): ContainerAttributes_AnnotationsEntry {
+    const message = createBaseContainerAttributes_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -19307,6 +21628,26 @@ export const ContainerStats: MessageFns<ContainerStats> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerStats>, I>>(base?: I): ContainerStats {
+    return ContainerStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStats>, I>>(object: I): ContainerStats {
+    const message = createBaseContainerStats();
+    message.attributes = (object.attributes !== undefined && object.attributes !== null)
+      ? ContainerAttributes.fromPartial(object.attributes)
+      : undefined;
+    message.cpu = (object.cpu !== undefined && object.cpu !== null) ? CpuUsage.fromPartial(object.cpu) : undefined;
+    message.memory = (object.memory !== undefined && object.memory !== null)
+      ? MemoryUsage.fromPartial(object.memory)
+      : undefined;
+    message.writableLayer = (object.writableLayer !== undefined && object.writableLayer !== null)
+      ? FilesystemUsage.fromPartial(object.writableLayer)
+      : undefined;
+    message.swap = (object.swap !== undefined && object.swap !== null) ? SwapUsage.fromPartial(object.swap) : undefined;
+    message.io = (object.io !== undefined && object.io !== null) ? IoUsage.fromPartial(object.io) : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsContainerStats(): WindowsContainerStats {
@@ -19416,6 +21757,26 @@ export const WindowsContainerStats: MessageFns<WindowsContainerStats> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsContainerStats>, I>>(base?: I): WindowsContainerStats {
+    return WindowsContainerStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsContainerStats>, I>>(object: I): WindowsContainerStats {
+    const message = createBaseWindowsContainerStats();
+    message.attributes = (object.attributes !== undefined && object.attributes !== null)
+      ? ContainerAttributes.fromPartial(object.attributes)
+      : undefined;
+    message.cpu = (object.cpu !== undefined && object.cpu !== null)
+      ? WindowsCpuUsage.fromPartial(object.cpu)
+      : undefined;
+    message.memory = (object.memory !== undefined && object.memory !== null)
+      ? WindowsMemoryUsage.fromPartial(object.memory)
+      : undefined;
+    message.writableLayer = (object.writableLayer !== undefined && object.writableLayer !== null)
+      ? WindowsFilesystemUsage.fromPartial(object.writableLayer)
+      : undefined;
+    return message;
+  },
 };
 
 function createBasePsiStats(): PsiStats {
@@ -19490,6 +21851,16 @@ export const PsiStats: MessageFns<PsiStats> = {
       obj.Some = PsiData.toJSON(message.Some);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PsiStats>, I>>(base?: I): PsiStats {
+    return PsiStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PsiStats>, I>>(object: I): PsiStats {
+    const message = createBasePsiStats();
+    message.Full = (object.Full !== undefined && object.Full !== null) ? PsiData.fromPartial(object.Full) : undefined;
+    message.Some = (object.Some !== undefined && object.Some !== null) ? PsiData.fromPartial(object.Some) : undefined;
+    return message;
   },
 };
 
@@ -19598,6 +21969,18 @@ export const PsiData: MessageFns<PsiData> = {
       obj.Avg300 = floatToJson(message.Avg300);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PsiData>, I>>(base?: I): PsiData {
+    return PsiData.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PsiData>, I>>(object: I): PsiData {
+    const message = createBasePsiData();
+    message.Total = (object.Total !== undefined && object.Total !== null) ? BigInt(object.Total) : 0n;
+    message.Avg10 = object.Avg10 ?? 0;
+    message.Avg60 = object.Avg60 ?? 0;
+    message.Avg300 = object.Avg300 ?? 0;
+    return message;
   },
 };
 
@@ -19715,6 +22098,22 @@ export const CpuUsage: MessageFns<CpuUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<CpuUsage>, I>>(base?: I): CpuUsage {
+    return CpuUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CpuUsage>, I>>(object: I): CpuUsage {
+    const message = createBaseCpuUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.usageCoreNanoSeconds = (object.usageCoreNanoSeconds !== undefined && object.usageCoreNanoSeconds !== null)
+      ? UInt64Value.fromPartial(object.usageCoreNanoSeconds)
+      : undefined;
+    message.usageNanoCores = (object.usageNanoCores !== undefined && object.usageNanoCores !== null)
+      ? UInt64Value.fromPartial(object.usageNanoCores)
+      : undefined;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
+    return message;
+  },
 };
 
 function createBaseWindowsCpuUsage(): WindowsCpuUsage {
@@ -19815,6 +22214,21 @@ export const WindowsCpuUsage: MessageFns<WindowsCpuUsage> = {
       obj.usageNanoCores = UInt64Value.toJSON(message.usageNanoCores);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WindowsCpuUsage>, I>>(base?: I): WindowsCpuUsage {
+    return WindowsCpuUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsCpuUsage>, I>>(object: I): WindowsCpuUsage {
+    const message = createBaseWindowsCpuUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.usageCoreNanoSeconds = (object.usageCoreNanoSeconds !== undefined && object.usageCoreNanoSeconds !== null)
+      ? UInt64Value.fromPartial(object.usageCoreNanoSeconds)
+      : undefined;
+    message.usageNanoCores = (object.usageNanoCores !== undefined && object.usageNanoCores !== null)
+      ? UInt64Value.fromPartial(object.usageNanoCores)
+      : undefined;
+    return message;
   },
 };
 
@@ -20017,6 +22431,34 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<MemoryUsage>, I>>(base?: I): MemoryUsage {
+    return MemoryUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemoryUsage>, I>>(object: I): MemoryUsage {
+    const message = createBaseMemoryUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.workingSetBytes = (object.workingSetBytes !== undefined && object.workingSetBytes !== null)
+      ? UInt64Value.fromPartial(object.workingSetBytes)
+      : undefined;
+    message.availableBytes = (object.availableBytes !== undefined && object.availableBytes !== null)
+      ? UInt64Value.fromPartial(object.availableBytes)
+      : undefined;
+    message.usageBytes = (object.usageBytes !== undefined && object.usageBytes !== null)
+      ? UInt64Value.fromPartial(object.usageBytes)
+      : undefined;
+    message.rssBytes = (object.rssBytes !== undefined && object.rssBytes !== null)
+      ? UInt64Value.fromPartial(object.rssBytes)
+      : undefined;
+    message.pageFaults = (object.pageFaults !== undefined && object.pageFaults !== null)
+      ? UInt64Value.fromPartial(object.pageFaults)
+      : undefined;
+    message.majorPageFaults = (object.majorPageFaults !== undefined && object.majorPageFaults !== null)
+      ? UInt64Value.fromPartial(object.majorPageFaults)
+      : undefined;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
+    return message;
+  },
 };
 
 function createBaseIoUsage(): IoUsage {
@@ -20094,6 +22536,16 @@ export const IoUsage: MessageFns<IoUsage> = {
       obj.psi = PsiStats.toJSON(message.psi);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IoUsage>, I>>(base?: I): IoUsage {
+    return IoUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IoUsage>, I>>(object: I): IoUsage {
+    const message = createBaseIoUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.psi = (object.psi !== undefined && object.psi !== null) ? PsiStats.fromPartial(object.psi) : undefined;
+    return message;
   },
 };
 
@@ -20195,6 +22647,21 @@ export const SwapUsage: MessageFns<SwapUsage> = {
       obj.swapUsageBytes = UInt64Value.toJSON(message.swapUsageBytes);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwapUsage>, I>>(base?: I): SwapUsage {
+    return SwapUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwapUsage>, I>>(object: I): SwapUsage {
+    const message = createBaseSwapUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.swapAvailableBytes = (object.swapAvailableBytes !== undefined && object.swapAvailableBytes !== null)
+      ? UInt64Value.fromPartial(object.swapAvailableBytes)
+      : undefined;
+    message.swapUsageBytes = (object.swapUsageBytes !== undefined && object.swapUsageBytes !== null)
+      ? UInt64Value.fromPartial(object.swapUsageBytes)
+      : undefined;
+    return message;
   },
 };
 
@@ -20341,6 +22808,27 @@ export const WindowsMemoryUsage: MessageFns<WindowsMemoryUsage> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowsMemoryUsage>, I>>(base?: I): WindowsMemoryUsage {
+    return WindowsMemoryUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowsMemoryUsage>, I>>(object: I): WindowsMemoryUsage {
+    const message = createBaseWindowsMemoryUsage();
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.workingSetBytes = (object.workingSetBytes !== undefined && object.workingSetBytes !== null)
+      ? UInt64Value.fromPartial(object.workingSetBytes)
+      : undefined;
+    message.availableBytes = (object.availableBytes !== undefined && object.availableBytes !== null)
+      ? UInt64Value.fromPartial(object.availableBytes)
+      : undefined;
+    message.pageFaults = (object.pageFaults !== undefined && object.pageFaults !== null)
+      ? UInt64Value.fromPartial(object.pageFaults)
+      : undefined;
+    message.commitMemoryBytes = (object.commitMemoryBytes !== undefined && object.commitMemoryBytes !== null)
+      ? UInt64Value.fromPartial(object.commitMemoryBytes)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseReopenContainerLogRequest(): ReopenContainerLogRequest {
@@ -20405,6 +22893,15 @@ export const ReopenContainerLogRequest: MessageFns<ReopenContainerLogRequest> = 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ReopenContainerLogRequest>, I>>(base?: I): ReopenContainerLogRequest {
+    return ReopenContainerLogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReopenContainerLogRequest>, I>>(object: I): ReopenContainerLogRequest {
+    const message = createBaseReopenContainerLogRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
 };
 
 function createBaseReopenContainerLogResponse(): ReopenContainerLogResponse {
@@ -20448,6 +22945,14 @@ export const ReopenContainerLogResponse: MessageFns<ReopenContainerLogResponse> 
   toJSON(_: ReopenContainerLogResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReopenContainerLogResponse>, I>>(base?: I): ReopenContainerLogResponse {
+    return ReopenContainerLogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReopenContainerLogResponse>, I>>(_: I): ReopenContainerLogResponse {
+    const message = createBaseReopenContainerLogResponse();
+    return message;
   },
 };
 
@@ -20546,6 +23051,17 @@ export const CheckpointContainerRequest: MessageFns<CheckpointContainerRequest> 
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<CheckpointContainerRequest>, I>>(base?: I): CheckpointContainerRequest {
+    return CheckpointContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointContainerRequest>, I>>(object: I): CheckpointContainerRequest {
+    const message = createBaseCheckpointContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.location = object.location ?? "";
+    message.timeout = (object.timeout !== undefined && object.timeout !== null) ? BigInt(object.timeout) : 0n;
+    return message;
+  },
 };
 
 function createBaseCheckpointContainerResponse(): CheckpointContainerResponse {
@@ -20590,6 +23106,14 @@ export const CheckpointContainerResponse: MessageFns<CheckpointContainerResponse
     const obj: any = {};
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<CheckpointContainerResponse>, I>>(base?: I): CheckpointContainerResponse {
+    return CheckpointContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointContainerResponse>, I>>(_: I): CheckpointContainerResponse {
+    const message = createBaseCheckpointContainerResponse();
+    return message;
+  },
 };
 
 function createBaseGetEventsRequest(): GetEventsRequest {
@@ -20633,6 +23157,14 @@ export const GetEventsRequest: MessageFns<GetEventsRequest> = {
   toJSON(_: GetEventsRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEventsRequest>, I>>(base?: I): GetEventsRequest {
+    return GetEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEventsRequest>, I>>(_: I): GetEventsRequest {
+    const message = createBaseGetEventsRequest();
+    return message;
   },
 };
 
@@ -20777,6 +23309,21 @@ export const ContainerEventResponse: MessageFns<ContainerEventResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ContainerEventResponse>, I>>(base?: I): ContainerEventResponse {
+    return ContainerEventResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerEventResponse>, I>>(object: I): ContainerEventResponse {
+    const message = createBaseContainerEventResponse();
+    message.containerId = object.containerId ?? "";
+    message.containerEventType = object.containerEventType ?? 0;
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null) ? BigInt(object.createdAt) : 0n;
+    message.podSandboxStatus = (object.podSandboxStatus !== undefined && object.podSandboxStatus !== null)
+      ? PodSandboxStatus.fromPartial(object.podSandboxStatus)
+      : undefined;
+    message.containersStatuses = object.containersStatuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseListMetricDescriptorsRequest(): ListMetricDescriptorsRequest {
@@ -20820,6 +23367,14 @@ export const ListMetricDescriptorsRequest: MessageFns<ListMetricDescriptorsReque
   toJSON(_: ListMetricDescriptorsRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListMetricDescriptorsRequest>, I>>(base?: I): ListMetricDescriptorsRequest {
+    return ListMetricDescriptorsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMetricDescriptorsRequest>, I>>(_: I): ListMetricDescriptorsRequest {
+    const message = createBaseListMetricDescriptorsRequest();
+    return message;
   },
 };
 
@@ -20882,6 +23437,17 @@ export const ListMetricDescriptorsResponse: MessageFns<ListMetricDescriptorsResp
       obj.descriptors = message.descriptors.map((e) => MetricDescriptor.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListMetricDescriptorsResponse>, I>>(base?: I): ListMetricDescriptorsResponse {
+    return ListMetricDescriptorsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMetricDescriptorsResponse>, I>>(
+    object: I,
+  ): ListMetricDescriptorsResponse {
+    const message = createBaseListMetricDescriptorsResponse();
+    message.descriptors = object.descriptors?.map((e) => MetricDescriptor.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -20977,6 +23543,17 @@ export const MetricDescriptor: MessageFns<MetricDescriptor> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<MetricDescriptor>, I>>(base?: I): MetricDescriptor {
+    return MetricDescriptor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MetricDescriptor>, I>>(object: I): MetricDescriptor {
+    const message = createBaseMetricDescriptor();
+    message.name = object.name ?? "";
+    message.help = object.help ?? "";
+    message.labelKeys = object.labelKeys?.map((e) => e) || [];
+    return message;
+  },
 };
 
 function createBaseListPodSandboxMetricsRequest(): ListPodSandboxMetricsRequest {
@@ -21020,6 +23597,14 @@ export const ListPodSandboxMetricsRequest: MessageFns<ListPodSandboxMetricsReque
   toJSON(_: ListPodSandboxMetricsRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxMetricsRequest>, I>>(base?: I): ListPodSandboxMetricsRequest {
+    return ListPodSandboxMetricsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxMetricsRequest>, I>>(_: I): ListPodSandboxMetricsRequest {
+    const message = createBaseListPodSandboxMetricsRequest();
+    return message;
   },
 };
 
@@ -21085,6 +23670,17 @@ export const ListPodSandboxMetricsResponse: MessageFns<ListPodSandboxMetricsResp
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ListPodSandboxMetricsResponse>, I>>(base?: I): ListPodSandboxMetricsResponse {
+    return ListPodSandboxMetricsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPodSandboxMetricsResponse>, I>>(
+    object: I,
+  ): ListPodSandboxMetricsResponse {
+    const message = createBaseListPodSandboxMetricsResponse();
+    message.podMetrics = object.podMetrics?.map((e) => PodSandboxMetrics.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseStreamPodSandboxMetricsRequest(): StreamPodSandboxMetricsRequest {
@@ -21128,6 +23724,14 @@ export const StreamPodSandboxMetricsRequest: MessageFns<StreamPodSandboxMetricsR
   toJSON(_: StreamPodSandboxMetricsRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxMetricsRequest>, I>>(base?: I): StreamPodSandboxMetricsRequest {
+    return StreamPodSandboxMetricsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxMetricsRequest>, I>>(_: I): StreamPodSandboxMetricsRequest {
+    const message = createBaseStreamPodSandboxMetricsRequest();
+    return message;
   },
 };
 
@@ -21192,6 +23796,17 @@ export const StreamPodSandboxMetricsResponse: MessageFns<StreamPodSandboxMetrics
       obj.podSandboxMetrics = message.podSandboxMetrics.map((e) => PodSandboxMetrics.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPodSandboxMetricsResponse>, I>>(base?: I): StreamPodSandboxMetricsResponse {
+    return StreamPodSandboxMetricsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPodSandboxMetricsResponse>, I>>(
+    object: I,
+  ): StreamPodSandboxMetricsResponse {
+    const message = createBaseStreamPodSandboxMetricsResponse();
+    message.podSandboxMetrics = object.podSandboxMetrics?.map((e) => PodSandboxMetrics.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -21291,6 +23906,17 @@ export const PodSandboxMetrics: MessageFns<PodSandboxMetrics> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PodSandboxMetrics>, I>>(base?: I): PodSandboxMetrics {
+    return PodSandboxMetrics.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodSandboxMetrics>, I>>(object: I): PodSandboxMetrics {
+    const message = createBasePodSandboxMetrics();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.metrics = object.metrics?.map((e) => Metric.fromPartial(e)) || [];
+    message.containerMetrics = object.containerMetrics?.map((e) => ContainerMetrics.fromPartial(e)) || [];
+    return message;
+  },
 };
 
 function createBaseContainerMetrics(): ContainerMetrics {
@@ -21369,6 +23995,16 @@ export const ContainerMetrics: MessageFns<ContainerMetrics> = {
       obj.metrics = message.metrics.map((e) => Metric.toJSON(e));
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerMetrics>, I>>(base?: I): ContainerMetrics {
+    return ContainerMetrics.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerMetrics>, I>>(object: I): ContainerMetrics {
+    const message = createBaseContainerMetrics();
+    message.containerId = object.containerId ?? "";
+    message.metrics = object.metrics?.map((e) => Metric.fromPartial(e)) || [];
+    return message;
   },
 };
 
@@ -21501,6 +24137,21 @@ export const Metric: MessageFns<Metric> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Metric>, I>>(base?: I): Metric {
+    return Metric.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Metric>, I>>(object: I): Metric {
+    const message = createBaseMetric();
+    message.name = object.name ?? "";
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.metricType = object.metricType ?? 0;
+    message.labelValues = object.labelValues?.map((e) => e) || [];
+    message.value = (object.value !== undefined && object.value !== null)
+      ? UInt64Value.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseRuntimeConfigRequest(): RuntimeConfigRequest {
@@ -21544,6 +24195,14 @@ export const RuntimeConfigRequest: MessageFns<RuntimeConfigRequest> = {
   toJSON(_: RuntimeConfigRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeConfigRequest>, I>>(base?: I): RuntimeConfigRequest {
+    return RuntimeConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeConfigRequest>, I>>(_: I): RuntimeConfigRequest {
+    const message = createBaseRuntimeConfigRequest();
+    return message;
   },
 };
 
@@ -21602,6 +24261,17 @@ export const RuntimeConfigResponse: MessageFns<RuntimeConfigResponse> = {
       obj.linux = LinuxRuntimeConfiguration.toJSON(message.linux);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeConfigResponse>, I>>(base?: I): RuntimeConfigResponse {
+    return RuntimeConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeConfigResponse>, I>>(object: I): RuntimeConfigResponse {
+    const message = createBaseRuntimeConfigResponse();
+    message.linux = (object.linux !== undefined && object.linux !== null)
+      ? LinuxRuntimeConfiguration.fromPartial(object.linux)
+      : undefined;
+    return message;
   },
 };
 
@@ -21666,6 +24336,15 @@ export const LinuxRuntimeConfiguration: MessageFns<LinuxRuntimeConfiguration> = 
       obj.cgroupDriver = cgroupDriverToJSON(message.cgroupDriver);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LinuxRuntimeConfiguration>, I>>(base?: I): LinuxRuntimeConfiguration {
+    return LinuxRuntimeConfiguration.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxRuntimeConfiguration>, I>>(object: I): LinuxRuntimeConfiguration {
+    const message = createBaseLinuxRuntimeConfiguration();
+    message.cgroupDriver = object.cgroupDriver ?? 0;
+    return message;
   },
 };
 
@@ -21761,6 +24440,25 @@ export const UpdatePodSandboxResourcesRequest: MessageFns<UpdatePodSandboxResour
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<UpdatePodSandboxResourcesRequest>, I>>(
+    base?: I,
+  ): UpdatePodSandboxResourcesRequest {
+    return UpdatePodSandboxResourcesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdatePodSandboxResourcesRequest>, I>>(
+    object: I,
+  ): UpdatePodSandboxResourcesRequest {
+    const message = createBaseUpdatePodSandboxResourcesRequest();
+    message.podSandboxId = object.podSandboxId ?? "";
+    message.overhead = (object.overhead !== undefined && object.overhead !== null)
+      ? LinuxContainerResources.fromPartial(object.overhead)
+      : undefined;
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? LinuxContainerResources.fromPartial(object.resources)
+      : undefined;
+    return message;
+  },
 };
 
 function createBaseUpdatePodSandboxResourcesResponse(): UpdatePodSandboxResourcesResponse {
@@ -21804,6 +24502,18 @@ export const UpdatePodSandboxResourcesResponse: MessageFns<UpdatePodSandboxResou
   toJSON(_: UpdatePodSandboxResourcesResponse): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdatePodSandboxResourcesResponse>, I>>(
+    base?: I,
+  ): UpdatePodSandboxResourcesResponse {
+    return UpdatePodSandboxResourcesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdatePodSandboxResourcesResponse>, I>>(
+    _: I,
+  ): UpdatePodSandboxResourcesResponse {
+    const message = createBaseUpdatePodSandboxResourcesResponse();
+    return message;
   },
 };
 
@@ -23529,6 +26239,18 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
+
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
 }
@@ -23542,4 +26264,6 @@ export interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

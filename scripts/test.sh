@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite, from a fresh machine: set-up (scripts/setup.sh plus the test tools:
+# docker-registry, skopeo, umoci, crictl), generated-code check, native unit tests, the
+# local registry with the busybox test images, then ava unit + integration tests (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
+bash scripts/setup.sh docker-registry skopeo umoci
+bash scripts/install-crictl.sh >/dev/null
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+echo "== generated code is up to date" >&2
+bash scripts/gen-proto.sh
+git diff --exit-code -- src/gen native/binding/index.d.ts native/binding/index.js
+
+echo "== native unit tests" >&2
+cargo test --release --workspace -q >&2
+
+echo "== registry and test images" >&2
+export BERTH_REGISTRY="${BERTH_REGISTRY:-127.0.0.1:5100}"
+bash scripts/registry.sh start
+trap 'bash scripts/registry.sh stop' EXIT
+bash scripts/build-images.sh >&2
+
+echo "== ava: unit and integration" >&2
+npx ava

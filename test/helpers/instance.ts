@@ -1,0 +1,237 @@
+// One berthd per test file: its own temp root, runtime dir, socket, cgroup root, CNI
+// config (own bridge, subnet and IPAM dir) — so instances run side by side — and a leak
+// check that everything it made is gone afterwards.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { native } from '../../src/native/index.js';
+import { clients, type Promisified } from './cri-client.js';
+import type { ImageServiceClient, RuntimeServiceClient } from '../../src/gen/runtime/v1/api.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const registry = process.env.BERTH_REGISTRY ?? '127.0.0.1:5100';
+export const busybox = `${registry}/busybox:latest`;
+export const busyboxV2s2 = `${registry}/busybox:v2s2`;
+
+export interface Instance {
+  dir: string;
+  socket: string;
+  runtimeDir: string;
+  root: string;
+  logDir: string;
+  cgroupRoot: string;
+  bridge: string;
+  ipamDir: string;
+  network: string;
+  rt: Promisified<RuntimeServiceClient>;
+  img: Promisified<ImageServiceClient>;
+  proc: ChildProcess;
+  log: () => string;
+  stop(): Promise<number | null>;
+  leaks(): string[];
+  cleanup(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  /** Extra TOML appended to the config file. */
+  toml?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const ipForward = '/proc/sys/net/ipv4/ip_forward';
+
+export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+}
+
+export async function waitForSocket(file: string, proc: ChildProcess, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode} before serving`);
+    if (Date.now() > until) throw new Error(`berthd did not create ${file} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function startInstance(opts: InstanceOptions = {}): Promise<Instance> {
+  const tag = randomBytes(3).toString('hex');
+  const dir = path.join(os.tmpdir(), `berth-it-${tag}`);
+  const [runtimeDir, root, logDir, confDir, ipamDir] = ['run', 'root', 'logs', 'net.d', 'ipam'].map((d) => path.join(dir, d)) as [string, string, string, string, string];
+  for (const d of [runtimeDir, root, logDir, confDir, ipamDir]) mkdirSync(d, { recursive: true });
+  const bridge = `bt${tag}`;
+  const network = `berth-it-${tag}`;
+  const subnet = `10.${200 + (parseInt(tag.slice(0, 2), 16) % 50)}.${parseInt(tag.slice(2, 4), 16)}.0/24`;
+  writeFileSync(
+    path.join(confDir, '10-test.conflist'),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: network,
+      plugins: [
+        { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: ipamDir, ranges: [[{ subnet }]] } },
+        { type: 'loopback' },
+      ],
+    }),
+  );
+  const socket = path.join(dir, 'berth.sock');
+  const cgroupRoot = `/berth-it-${tag}`;
+  const configFile = path.join(dir, 'berth.toml');
+  writeFileSync(
+    configFile,
+    [
+      `socket = "${socket}"`, `root = "${root}"`, `runtime_dir = "${runtimeDir}"`, `cni_conf_dir = "${confDir}"`,
+      `cgroup_root = "${cgroupRoot}"`, `log_level = "debug"`, `create_timeout_seconds = 30`,
+      '[runtimes.runc]', 'path = "runc"', '[runtimes.crun]', 'path = "crun"',
+      '[runtimes.crun-v1]', `path = "${path.join(repoRoot, 'test', 'fixtures', 'crun-v1-only')}"`,
+      opts.toml ?? '',
+    ].join('\n'),
+  );
+  const forwardBefore = readFileSync(ipForward, 'utf8');
+  const proc = spawnBerthd(['--config', configFile], opts.env);
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await waitForSocket(socket, proc);
+  const { rt, img } = clients(socket);
+  const inst: Instance = {
+    dir, socket, runtimeDir, root, logDir, cgroupRoot, bridge, ipamDir, network, rt, img, proc,
+    log: () => stderr,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+      }),
+    leaks: () => leaks(inst),
+    async cleanup() {
+      rt.close();
+      img.close();
+      await inst.stop();
+      const left = sweep(inst);
+      try {
+        execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+      } catch {
+        /* never created */
+      }
+      writeFileSync(ipForward, forwardBefore);
+      rmSync(dir, { recursive: true, force: true });
+      // Swept so a failed test cannot poison the machine, but never silently.
+      if (left.length) throw new Error(`berthd left these behind after it stopped (swept):\n${left.join('\n')}`);
+    },
+  };
+  return inst;
+}
+
+/** Everything an instance may have left behind; empty when nothing leaked. */
+export function leaks(inst: Instance): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line.includes(inst.dir)) out.push(`mount: ${line}`);
+  }
+  for (const d of ['pods', 'containers']) {
+    const p = path.join(inst.runtimeDir, d);
+    if (existsSync(p) && readdirSync(p).length) out.push(`runtime dir ${p}: ${readdirSync(p).join(', ')}`);
+    const q = path.join(inst.root, d);
+    if (existsSync(q) && readdirSync(q).length) out.push(`records ${q}: ${readdirSync(q).join(', ')}`);
+  }
+  for (const p of native.cgroupExisting(inst.cgroupRoot)) {
+    const kids = readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    if (kids.length) out.push(`cgroup ${p}: ${kids.join(', ')}`);
+  }
+  try {
+    const ports = execFileSync('ip', ['-o', 'link', 'show', 'master', inst.bridge], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (ports) out.push(`veth on ${inst.bridge}: ${ports}`);
+  } catch {
+    /* no bridge: nothing attached */
+  }
+  const ipam = path.join(inst.ipamDir, inst.network);
+  if (existsSync(ipam)) {
+    const ips = readdirSync(ipam).filter((f) => !f.startsWith('last_reserved_ip') && f !== 'lock');
+    if (ips.length) out.push(`IP allocations in ${ipam}: ${ips.join(', ')}`);
+  }
+  const cache = path.join(inst.root, 'cni', 'results');
+  if (existsSync(cache) && readdirSync(cache).length) out.push(`CNI cache: ${readdirSync(cache).join(', ')}`);
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (cmd.includes(inst.runtimeDir)) out.push(`process ${pid}: ${cmd}`);
+  }
+  return out;
+}
+
+/** The cgroup root itself must be gone once the daemon stopped with no pods. */
+export function cgroupRootLeft(inst: Instance): string[] {
+  return native.cgroupExisting(inst.cgroupRoot);
+}
+
+export function podConfig(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    metadata: { name, namespace: 'berth-test', uid: `uid-${name}-${randomBytes(3).toString('hex')}`, attempt: 0 },
+    hostname: name,
+    linux: { securityContext: { namespaceOptions: { pid: 1 } } },
+    ...extra,
+  };
+}
+
+export function containerConfig(name: string, image: string, command: string[], extra: Record<string, unknown> = {}) {
+  return {
+    metadata: { name, attempt: 0 },
+    image: { image },
+    command,
+    logPath: `${name}.log`,
+    linux: { securityContext: { namespaceOptions: { pid: 1 } } },
+    ...extra,
+  };
+}
+
+/**
+ * Safety net after a test: ends processes in the instance's cgroups or naming its runtime
+ * dir (only ones this instance started), unmounts what it mounted, removes its cgroups.
+ * Returns what was found (the leaks), so the caller can fail loudly.
+ */
+export function sweep(inst: Instance): string[] {
+  const found = leaks(inst);
+  if (!found.length && !native.cgroupExisting(inst.cgroupRoot).length) return [];
+  const pids = new Set<number>();
+  const walk = (d: string) => {
+    try {
+      for (const p of readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.add(Number(p));
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+    } catch {
+      /* gone */
+    }
+  };
+  native.cgroupExisting(inst.cgroupRoot).forEach(walk);
+  for (const l of found) {
+    const m = /^process (\d+):/.exec(l);
+    if (m) pids.add(Number(m[1]));
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  execFileSync('sleep', ['0.3']);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(inst.dir))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) native.unmount(m);
+  try {
+    native.cgroupRemove(inst.cgroupRoot);
+  } catch (e) {
+    found.push(`could not remove cgroups: ${(e as Error).message}`);
+  }
+  return found;
+}

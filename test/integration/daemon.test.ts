@@ -1,0 +1,97 @@
+// berthd's own life: the socket (mode, a live holder, a stale file) and clean stops.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { type Instance, spawnBerthd, startInstance, waitForSocket, cgroupRootLeft } from '../helpers/instance.js';
+
+let inst: Instance;
+test.before(async () => {
+  inst = await startInstance();
+});
+test.after.always(async () => {
+  await inst?.cleanup();
+});
+
+function waitForLog(p: ReturnType<typeof spawnBerthd>, re: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      if (re.test(seen)) {
+        p.stderr!.off('data', on);
+        resolve();
+      }
+    };
+    p.stderr!.on('data', on);
+    p.once('exit', (code) => reject(new Error(`berthd exited (${code}) before logging ${re}: ${seen}`)));
+  });
+}
+
+const exitOf = (p: ReturnType<typeof spawnBerthd>) =>
+  new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.once('exit', (code) => resolve({ code, stderr }));
+  });
+
+test.serial('the socket is created 0600 and the runtime says it is ready', async (t) => {
+  t.is(statSync(inst.socket).mode & 0o777, 0o600);
+  const s = await inst.rt.status({});
+  t.true(s.status!.conditions.find((c) => c.type === 'RuntimeReady')!.status);
+  t.true(s.status!.conditions.find((c) => c.type === 'NetworkReady')!.status);
+});
+
+test.serial('a second berthd on a socket held by a live berthd refuses to start', async (t) => {
+  const p = spawnBerthd(['--socket', inst.socket, '--root', path.join(inst.dir, 'root2'), '--runtime-dir', path.join(inst.dir, 'run2')]);
+  const { code, stderr } = await exitOf(p);
+  t.is(code, 1);
+  t.regex(stderr, /held by a live berthd/);
+  t.true(existsSync(inst.socket));
+  t.is((await inst.rt.version({})).runtimeName, 'berth');
+});
+
+test.serial('a stale socket file is removed; SIGTERM stops berthd cleanly', async (t) => {
+  const sock = path.join(inst.dir, 'stale.sock');
+  // A unix socket whose server is gone: bind, then exit without unlinking.
+  execFileSync('python3', ['-c', `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(sock)})`]);
+  t.true(existsSync(sock));
+  const p = spawnBerthd([
+    '--socket', sock, '--root', path.join(inst.dir, 'root3'), '--runtime-dir', path.join(inst.dir, 'run3'),
+    '--cni-conf-dir', path.join(inst.dir, 'none'), '--cgroup-root', `${inst.cgroupRoot}-3`,
+  ]);
+  const done = exitOf(p);
+  await waitForLog(p, /berthd serving CRI/);
+  p.kill('SIGTERM');
+  const { code, stderr } = await done;
+  t.is(code, 0);
+  t.regex(stderr, /removing stale socket/);
+  t.regex(stderr, /berthd stopped/);
+  t.false(existsSync(sock));
+});
+
+test.serial('without a CNI config the network is not ready and says why', async (t) => {
+  const sock = path.join(inst.dir, 'nonet.sock');
+  const p = spawnBerthd([
+    '--socket', sock, '--root', path.join(inst.dir, 'root4'), '--runtime-dir', path.join(inst.dir, 'run4'),
+    '--cni-conf-dir', path.join(inst.dir, 'empty-net.d'), '--cgroup-root', `${inst.cgroupRoot}-4`,
+  ]);
+  const done = exitOf(p);
+  await waitForSocket(sock, p);
+  const { clients } = await import('../helpers/cri-client.js');
+  const c = clients(sock);
+  const s = await c.rt.status({});
+  const net = s.status!.conditions.find((x) => x.type === 'NetworkReady')!;
+  t.false(net.status);
+  t.regex(net.message, /empty-net\.d/);
+  c.rt.close();
+  c.img.close();
+  p.kill('SIGTERM');
+  t.is((await done).code, 0);
+});
+
+test.serial('after SIGTERM with no pods left, the cgroup root is gone', async (t) => {
+  t.is(await inst.stop(), 0);
+  t.deepEqual(cgroupRootLeft(inst), []);
+  t.deepEqual(inst.leaks(), []);
+});
