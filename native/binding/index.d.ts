@@ -44,6 +44,9 @@ export declare function extractLayer(blob: string, dest: string, layer: string, 
 /** Mounts an overlay at `target`; `lowers` top-most first. */
 export declare function mountOverlay(lowers: Array<string>, upper: string, work: string, target: string): Promise<void>
 
+/** Pins an existing namespace file (e.g. `/proc/<pid>/ns/pid`) at `target`. */
+export declare function pinExistingNamespace(src: string, target: string): void
+
 /**
  * Creates new namespaces of the given kinds ("net", "ipc", "uts") and pins each at
  * `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.

@@ -773,13 +773,14 @@ if (
   }
 }
 
-const { cgroupCreate, cgroupExisting, cgroupInfo, cgroupRemove, extractLayer, mountOverlay, pinNamespaces, unmount, unpinNamespace } = nativeBinding
+const { cgroupCreate, cgroupExisting, cgroupInfo, cgroupRemove, extractLayer, mountOverlay, pinExistingNamespace, pinNamespaces, unmount, unpinNamespace } = nativeBinding
 export { cgroupCreate }
 export { cgroupExisting }
 export { cgroupInfo }
 export { cgroupRemove }
 export { extractLayer }
 export { mountOverlay }
+export { pinExistingNamespace }
 export { pinNamespaces }
 export { unmount }
 export { unpinNamespace }

@@ -134,7 +134,13 @@ export class ContainerService {
       await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
       rb.push('unmount rootfs', () => native.unmount(rootfs));
       const podCfg = pod.config as { hostname?: string; metadata?: { name?: string }; linux?: { sysctls?: Record<string, string> } };
+      const targetId = cfg.linux?.securityContext?.namespaceOptions?.targetId;
+      const target = targetId ? await this.get(targetId) : undefined;
+      if (target && (target.state !== 'running' || target.podId !== pod.id)) {
+        throw precondition(`target container ${targetId} must be running in the same pod`);
+      }
       const spec = generateSpec({
+        targetPidNs: target ? `/proc/${target.pid}/ns/pid` : undefined,
         ociVersion: rt.status.specVersion,
         container: cfg,
         image: image.config,

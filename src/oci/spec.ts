@@ -1,6 +1,6 @@
 // OCI runtime spec (config.json) generation: the CRI container config merged with the
 // image config the way Docker and the kubelet expect. Pure: no I/O, unit-tested.
-import { invalid } from '../errors.js';
+import { invalid, precondition } from '../errors.js';
 import { type ContainerConfig, MountPropagation, NamespaceMode } from '../gen/runtime/v1/api.js';
 import type { ImageConfig } from '../image/image-store.js';
 
@@ -23,7 +23,9 @@ export interface SpecInput {
   rootfs: string;
   hostname: string;
   /** Pinned pod namespaces to join; a missing kind means "the host's" (NODE mode). */
-  podNamespaces: { network?: string; ipc?: string; uts?: string };
+  podNamespaces: { network?: string; ipc?: string; uts?: string; pid?: string };
+  /** PID namespace of the target container (NamespaceMode TARGET). */
+  targetPidNs?: string;
   cgroupsPath: string;
   /** Files the pod provides: /etc/resolv.conf, /etc/hostname, /etc/hosts. */
   podFiles: Array<{ destination: string; source: string }>;
@@ -132,11 +134,19 @@ function resources(c: ContainerConfig): object {
 export function generateSpec(input: SpecInput): Record<string, unknown> {
   const c = input.container;
   const sc = c.linux?.securityContext;
-  const pidMode = sc?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER;
+  // An absent namespace_options message means all-default, i.e. POD for PID.
+  const pidMode = sc?.namespaceOptions?.pid ?? NamespaceMode.POD;
   const caps = capabilities(c, input.boundingCaps);
   const wantedOom = Number(c.linux?.resources?.oomScoreAdj ?? 0n);
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'mount' }];
-  if (pidMode !== NamespaceMode.NODE) namespaces.push({ type: 'pid' });
+  if (pidMode === NamespaceMode.CONTAINER) namespaces.push({ type: 'pid' });
+  else if (pidMode === NamespaceMode.POD) {
+    if (!input.podNamespaces.pid) throw precondition('container asks for the pod PID namespace, but its pod sandbox was created without PID sharing');
+    namespaces.push({ type: 'pid', path: input.podNamespaces.pid });
+  } else if (pidMode === NamespaceMode.TARGET) {
+    if (!input.targetPidNs) throw invalid('PID namespace mode TARGET needs a running target container');
+    namespaces.push({ type: 'pid', path: input.targetPidNs });
+  }
   for (const [type, p] of [['network', input.podNamespaces.network], ['ipc', input.podNamespaces.ipc], ['uts', input.podNamespaces.uts]] as const) {
     if (p) namespaces.push({ type, path: p });
   }

@@ -13,6 +13,7 @@ import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { Rollback } from '../util/rollback.js';
+import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
 import { podNameKey, type PodRecord } from './pod.js';
 
@@ -87,6 +88,17 @@ export class PodService {
           if (kind === 'uts') pod.namespaces.uts = p;
         }
       }
+      // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
+      if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
+        const pid = await startPause(runDir);
+        const pin = path.join(runDir, 'ns', 'pid');
+        rb.push('stop pause', () => stopPause(pid, pin));
+        await fs.mkdir(path.dirname(pin), { recursive: true });
+        native.pinExistingNamespace(`/proc/${pid}/ns/pid`, pin);
+        rb.push('unpin pid namespace', () => native.unpinNamespace(pin));
+        pod.pausePid = pid;
+        pod.namespaces.pid = pin;
+      }
       if (pod.cgroupCreated) {
         native.cgroupCreate(pod.cgroupPath);
         rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
@@ -113,6 +125,7 @@ export class PodService {
   async stop(id: string): Promise<void> {
     const pod = this.d.store.get(id);
     for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.stop(c.id, 0);
+    if (pod.pausePid && pod.namespaces.pid) await stopPause(pod.pausePid, pod.namespaces.pid);
     if (pod.network?.attached) {
       await this.d.cni.del(pod.network.name, this.netArgs(pod, this.config(pod))).catch((e: Error) => {
         throw wrap(e, `stop pod sandbox ${pod.id}`);

@@ -13,7 +13,9 @@ export interface PodRecord extends Stored {
   createdAt: string; // ns since epoch, as a decimal string (int64)
   runtimeHandler: string;
   /** Pinned namespace files; absent kinds are the host's. */
-  namespaces: { network?: string; ipc?: string; uts?: string };
+  namespaces: { network?: string; ipc?: string; uts?: string; pid?: string };
+  /** Host PID of the pause process (PID-sharing pods only). */
+  pausePid?: number;
   cgroupPath: string;
   /** True when berth made the pod cgroup (the kubelet makes its own under cgroup_parent). */
   cgroupCreated: boolean;

@@ -40,12 +40,10 @@ test.serial('version, pull, images, runp, create, start, ps, logs, exec, inspect
   writeFileSync(pod, JSON.stringify({
     metadata: { name: 'crictl-pod', namespace: 'default', uid: 'crictl-uid', attempt: 0 },
     hostname: 'crictl-pod', log_directory: inst.logDir,
-    linux: { security_context: { namespace_options: { pid: 1 } } },
   }));
   writeFileSync(ctr, JSON.stringify({
     metadata: { name: 'hello' }, image: { image: busybox },
     command: ['/bin/sh', '-c', 'echo hello from berth; sleep 1000'], log_path: 'hello.log',
-    linux: { security_context: { namespace_options: { pid: 1 } } },
   }));
 
   t.regex(await ok('version'), /RuntimeName:\s+berth[\s\S]*RuntimeApiVersion:\s+v1/);

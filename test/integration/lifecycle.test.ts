@@ -162,3 +162,25 @@ test.serial('crun under hybrid cgroups is reported with its reason; crun on a v1
   await inst.img.removeImage({ image: { image: busybox } });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('containers of a PID-sharing pod (the default) share one namespace with the built-in pause as PID 1', async (t) => {
+  await inst.img.pullImage({ image: { image: busybox } });
+  const podCfg = { ...podConfig('shared', { logDirectory: inst.logDir }), linux: {} };
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const ids: string[] = [];
+  for (const name of ['a', 'b']) {
+    const cfg = { ...containerConfig(name, busybox, ['sleep', name === 'a' ? '1001' : '1002']), linux: {} };
+    const { containerId } = await inst.rt.createContainer({ podSandboxId, config: cfg, sandboxConfig: podCfg });
+    await inst.rt.startContainer({ containerId });
+    ids.push(containerId);
+  }
+  const ps = Buffer.from((await inst.rt.execSync({ containerId: ids[1]!, cmd: ['ps', '-o', 'pid,args'], timeout: 10n })).stdout).toString();
+  t.regex(ps, /^\s*1 .*berth-monitor pause/m);
+  t.regex(ps, /sleep 1001/);
+  t.regex(ps, /sleep 1002/);
+  await inst.rt.stopPodSandbox({ podSandboxId });
+  t.false(inst.leaks().some((l) => l.includes('pause')), 'pause must be gone after StopPodSandbox');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image: busybox } });
+  t.deepEqual(inst.leaks(), []);
+});

@@ -75,6 +75,12 @@ pub fn pin_namespaces(dir: String, kinds: Vec<String>, hostname: Option<String>)
     AsyncTask::new(PinTask { dir: dir.into(), kinds, hostname })
 }
 
+/// Pins an existing namespace file (e.g. `/proc/<pid>/ns/pid`) at `target`.
+#[napi]
+pub fn pin_existing_namespace(src: String, target: String) -> Result<()> {
+    ns::pin_existing(Path::new(&src), Path::new(&target)).map_err(err)
+}
+
 /// Unmounts and removes a namespace pin (idempotent).
 #[napi]
 pub fn unpin_namespace(path: String) -> Result<()> {

@@ -76,6 +76,16 @@ fn pin_one(dir: &Path, kind: &str) -> Result<PathBuf, NsError> {
     Ok(target)
 }
 
+/// Pins an existing namespace (e.g. `/proc/<pause>/ns/pid`) at `target`.
+pub fn pin_existing(src: &Path, target: &Path) -> Result<(), NsError> {
+    fs::File::create(target).map_err(|source| NsError::Io { op: "create", path: target.display().to_string(), source })?;
+    if let Err(source) = mount(Some(src), target, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
+        let _ = fs::remove_file(target);
+        return Err(NsError::Sys { op: "bind-mount", path: target.display().to_string(), source });
+    }
+    Ok(())
+}
+
 /// Unpins a namespace file. Idempotent: a missing or already-unmounted file is fine.
 pub fn unpin(path: &Path) -> Result<(), NsError> {
     match umount2(path, MntFlags::MNT_DETACH) {

@@ -18,7 +18,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 fn usage() -> ! {
-    eprintln!("usage: berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log PATH --exit-file PATH --pid-file PATH --runtime-log PATH");
+    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log PATH --exit-file PATH --pid-file PATH --runtime-log PATH");
     std::process::exit(2)
 }
 
@@ -173,10 +173,47 @@ fn run(flags: HashMap<String, String>) -> i32 {
     0
 }
 
+/// `pause`: the PID 1 of a pod whose containers share one PID namespace. Prints
+/// `{"ok":true,"pid":N}` (N = its host PID) and leaves it running; it only reaps
+/// (SIGCHLD ignored → the kernel reaps) and exits on SIGTERM/SIGINT.
+fn pause() -> i32 {
+    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+        report(serde_json::json!({"ok": false, "error": format!("unshare(CLONE_NEWPID): {e}")}));
+        return 1;
+    }
+    // SAFETY: single-threaded at this point; the child only calls async-signal-safe code.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            report(serde_json::json!({"ok": true, "pid": child.as_raw()}));
+            0
+        }
+        Ok(nix::unistd::ForkResult::Child) => {
+            extern "C" fn quit(_: libc::c_int) {
+                unsafe { libc::_exit(0) };
+            }
+            unsafe {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                libc::signal(libc::SIGTERM, quit as extern "C" fn(libc::c_int) as libc::sighandler_t);
+                libc::signal(libc::SIGINT, quit as extern "C" fn(libc::c_int) as libc::sighandler_t);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                loop {
+                    libc::pause();
+                }
+            }
+        }
+        Err(e) => {
+            report(serde_json::json!({"ok": false, "error": format!("fork: {e}")}));
+            1
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") => std::process::exit(run(parse_flags(&args[1..]))),
+        // `--pod-dir` only names the pod in the process list (ps, leak checks).
+        Some("pause") => std::process::exit(pause()),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
         _ => usage(),
     }
