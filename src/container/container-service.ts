@@ -13,6 +13,7 @@ import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
 import { startMonitor } from './monitor.js';
@@ -43,6 +44,8 @@ export function rfc3339ToNs(ts: string): string {
 }
 
 export class ContainerService {
+  private readonly lock = new KeyedLock();
+
   constructor(private readonly d: ContainerServiceDeps) {}
 
   config(c: ContainerRecord): ContainerConfig {
@@ -176,6 +179,11 @@ export class ContainerService {
 
   async start(id: string): Promise<void> {
     const c = await this.get(id);
+    return this.lock.run(c.id, () => this.startLocked(this.d.store.get(c.id)));
+  }
+
+  private async startLocked(c: ContainerRecord): Promise<void> {
+    await this.refresh(c);
     if (c.state !== 'created') throw precondition(`container ${c.id} is ${c.state}, not created`);
     await this.d.runtimes.get(c.runtimeHandler).start(c.id);
     c.state = 'running';
@@ -195,7 +203,13 @@ export class ContainerService {
 
   /** Stop signal, up to `timeoutSec` for the exit, then SIGKILL. Idempotent. */
   async stop(id: string, timeoutSec: number): Promise<void> {
-    const c = await this.get(id);
+    const c = this.d.store.get(id);
+    // Re-checked under the lock: a concurrent RemoveContainer may have won.
+    return this.lock.run(c.id, () => this.stopLocked(this.d.store.get(c.id), timeoutSec));
+  }
+
+  private async stopLocked(c: ContainerRecord, timeoutSec: number): Promise<void> {
+    await this.refresh(c);
     if (c.state === 'exited') return;
     const rt = this.d.runtimes.get(c.runtimeHandler);
     if (c.state === 'running' && timeoutSec > 0) {
@@ -212,7 +226,12 @@ export class ContainerService {
   async remove(id: string): Promise<void> {
     const c = this.d.store.find(id);
     if (!c) return;
-    await this.stop(c.id, 0);
+    return this.lock.run(c.id, () => this.removeLocked(c));
+  }
+
+  private async removeLocked(c: ContainerRecord): Promise<void> {
+    if (!this.d.store.find(c.id)) return; // removed while we waited for the lock
+    await this.stopLocked(c, 0);
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
     native.unmount(path.join(c.bundle, 'rootfs'));
     await fs.rm(c.bundle, { recursive: true, force: true });

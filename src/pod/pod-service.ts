@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Cni } from '../cni/cni.js';
 import type { ContainerService } from '../container/container-service.js';
-import { invalid, precondition, wrap } from '../errors.js';
+import { BerthError, invalid, precondition, wrap } from '../errors.js';
 import { NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
@@ -12,6 +12,7 @@ import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 import { Rollback } from '../util/rollback.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
@@ -30,6 +31,8 @@ export interface PodServiceDeps {
 export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
 
 export class PodService {
+  private readonly lock = new KeyedLock();
+
   constructor(private readonly d: PodServiceDeps) {}
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
@@ -124,7 +127,17 @@ export class PodService {
   /** Stops every container and releases the network; idempotent. */
   async stop(id: string): Promise<void> {
     const pod = this.d.store.get(id);
-    for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.stop(c.id, 0);
+    // Re-checked under the lock: a concurrent RemovePodSandbox may have won.
+    return this.lock.run(pod.id, () => this.stopLocked(this.d.store.get(pod.id)));
+  }
+
+  private async stopLocked(pod: PodRecord): Promise<void> {
+    for (const c of this.d.containers.inPod(pod.id)) {
+      // A container removed concurrently is as stopped as it gets.
+      await this.d.containers.stop(c.id, 0).catch((e: unknown) => {
+        if (!(e instanceof BerthError && e.kind === 'NotFound')) throw e;
+      });
+    }
     if (pod.pausePid && pod.namespaces.pid) await stopPause(pod.pausePid, pod.namespaces.pid);
     if (pod.network?.attached) {
       await this.d.cni.del(pod.network.name, this.netArgs(pod, this.config(pod))).catch((e: Error) => {
@@ -143,7 +156,12 @@ export class PodService {
   async remove(id: string): Promise<void> {
     const pod = this.d.store.find(id);
     if (!pod) return;
-    await this.stop(pod.id);
+    return this.lock.run(pod.id, () => this.removeLocked(pod));
+  }
+
+  private async removeLocked(pod: PodRecord): Promise<void> {
+    if (!this.d.store.find(pod.id)) return; // removed while we waited for the lock
+    await this.stopLocked(pod);
     for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.remove(c.id);
     for (const p of Object.values(pod.namespaces)) native.unpinNamespace(p);
     if (pod.cgroupCreated) native.cgroupRemove(pod.cgroupPath);

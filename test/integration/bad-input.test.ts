@@ -131,3 +131,19 @@ test.serial('a RunPodSandbox that fails at CNI ADD rolls back namespaces and cgr
     writeFileSync(path.join(confDir, '10-test.conflist'), good);
   }
 });
+
+test.serial('concurrent Stop/Remove of the same container and pod all succeed, once', async (t) => {
+  const podCfg = podConfig('race');
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busybox, ['sleep', '1000']) });
+  await inst.rt.startContainer({ containerId });
+  await Promise.all([
+    inst.rt.stopContainer({ containerId, timeout: 0n }),
+    inst.rt.removeContainer({ containerId }),
+    inst.rt.stopContainer({ containerId, timeout: 0n }).catch((e: Error) => t.regex(e.message, /NOT_FOUND/)),
+    inst.rt.removeContainer({ containerId }),
+  ]);
+  await Promise.all([inst.rt.removePodSandbox({ podSandboxId }), inst.rt.removePodSandbox({ podSandboxId }), inst.rt.stopPodSandbox({ podSandboxId }).catch(() => undefined)]);
+  t.deepEqual((await inst.rt.listPodSandbox({})).items.filter((p) => p.id === podSandboxId), []);
+  t.deepEqual(inst.leaks(), []);
+});
