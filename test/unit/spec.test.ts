@@ -39,6 +39,21 @@ test('capabilities: default set, add/drop, ALL means berthd\'s own bounding set'
   t.deepEqual(capabilities(cfg({ linux: { securityContext: { privileged: true } } }), bounding), bounding);
 });
 
+const base = {
+  ociVersion: '1.0.2', image: {}, rootfs: '/r', hostname: 'h', cgroupsPath: '/c', podFiles: [],
+  boundingCaps: DEFAULT_CAPS, minOomScoreAdj: -1000, sysctls: {},
+};
+const pidNs = (s: Record<string, unknown>) => ((s.linux as { namespaces: Array<{ type: string; path?: string }> }).namespaces).filter((n) => n.type === 'pid');
+
+test('PID namespace modes: POD (the default) joins the pause, CONTAINER is new, NODE is the host, TARGET the target', (t) => {
+  const withPid = (pid: number | undefined) => cfg({ command: ['x'], ...(pid === undefined ? {} : { linux: { securityContext: { namespaceOptions: { pid } } } }) });
+  t.deepEqual(pidNs(generateSpec({ ...base, container: withPid(undefined), podNamespaces: { pid: '/ns/pid' } })), [{ type: 'pid', path: '/ns/pid' }]);
+  t.deepEqual(pidNs(generateSpec({ ...base, container: withPid(NamespaceMode.CONTAINER), podNamespaces: {} })), [{ type: 'pid' }]);
+  t.deepEqual(pidNs(generateSpec({ ...base, container: withPid(NamespaceMode.NODE), podNamespaces: {} })), []);
+  t.deepEqual(pidNs(generateSpec({ ...base, container: withPid(NamespaceMode.TARGET), podNamespaces: {}, targetPidNs: '/proc/9/ns/pid' })), [{ type: 'pid', path: '/proc/9/ns/pid' }]);
+  t.throws(() => generateSpec({ ...base, container: withPid(NamespaceMode.POD), podNamespaces: {} }), { message: /without PID sharing/ });
+});
+
 test('spec joins the pod namespaces, clamps oom_score_adj and carries the cgroup path', (t) => {
   const spec = generateSpec({
     ociVersion: '1.0.2',
@@ -46,7 +61,7 @@ test('spec joins the pod namespaces, clamps oom_score_adj and carries the cgroup
     image: { WorkingDir: '/w' },
     rootfs: '/r',
     hostname: 'h',
-    podNamespaces: { network: '/ns/net', ipc: '/ns/ipc', uts: '/ns/uts' },
+    podNamespaces: { network: '/ns/net', ipc: '/ns/ipc', uts: '/ns/uts', pid: '/ns/pid' },
     cgroupsPath: '/berth/pod-1/berth-2',
     podFiles: [{ destination: '/etc/hosts', source: '/p/hosts' }],
     boundingCaps: DEFAULT_CAPS,
@@ -56,7 +71,7 @@ test('spec joins the pod namespaces, clamps oom_score_adj and carries the cgroup
   t.is(spec.ociVersion, '1.0.2');
   t.is(spec.process.oomScoreAdj, 0);
   t.is(spec.process.cwd, '/w');
-  t.deepEqual(spec.linux.namespaces, [{ type: 'mount' }, { type: 'pid' }, { type: 'network', path: '/ns/net' }, { type: 'ipc', path: '/ns/ipc' }, { type: 'uts', path: '/ns/uts' }]);
+  t.deepEqual(spec.linux.namespaces, [{ type: 'mount' }, { type: 'pid', path: '/ns/pid' }, { type: 'network', path: '/ns/net' }, { type: 'ipc', path: '/ns/ipc' }, { type: 'uts', path: '/ns/uts' }]);
   t.is(spec.linux.cgroupsPath, '/berth/pod-1/berth-2');
   t.is(spec.linux.resources.memory.limit, 1048576);
   t.true(spec.mounts.some((m) => m.destination === '/etc/hosts'));
