@@ -31,6 +31,8 @@ export interface Instance {
   proc: ChildProcess;
   log: () => string;
   stop(): Promise<number | null>;
+  /** Stops berthd (SIGTERM, or SIGKILL when `kill`) and starts it again on the same dirs. */
+  restart(kill?: boolean): Promise<void>;
   leaks(): string[];
   cleanup(): Promise<void>;
 }
@@ -92,24 +94,37 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     ].join('\n'),
   );
   const forwardBefore = readFileSync(ipForward, 'utf8');
-  const proc = spawnBerthd(['--config', configFile], opts.env);
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitForSocket(socket, proc);
+  const launch = async () => {
+    const p = spawnBerthd(['--config', configFile], opts.env);
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitForSocket(socket, p);
+    return p;
+  };
+  const stopProc = (p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') =>
+    new Promise<number | null>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve(p.exitCode);
+      p.once('exit', (code) => resolve(code));
+      p.kill(signal);
+    });
+  const proc = await launch();
   const { rt, img } = clients(socket);
   const inst: Instance = {
     dir, socket, runtimeDir, root, logDir, cgroupRoot, bridge, ipamDir, network, rt, img, proc,
     log: () => stderr,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve(proc.exitCode);
-        proc.once('exit', (code) => resolve(code));
-        proc.kill('SIGTERM');
-      }),
+    stop: () => stopProc(inst.proc),
+    async restart(kill = false) {
+      inst.rt.close();
+      inst.img.close();
+      await stopProc(inst.proc, kill ? 'SIGKILL' : 'SIGTERM');
+      if (kill) rmSync(socket, { force: true });
+      inst.proc = await launch();
+      Object.assign(inst, clients(socket));
+    },
     leaks: () => leaks(inst),
     async cleanup() {
-      rt.close();
-      img.close();
+      inst.rt.close();
+      inst.img.close();
       await inst.stop();
       const left = sweep(inst);
       try {

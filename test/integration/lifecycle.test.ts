@@ -184,3 +184,29 @@ test.serial('containers of a PID-sharing pod (the default) share one namespace w
   await inst.img.removeImage({ image: { image: busybox } });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('a running container outlives a berthd restart (SIGTERM and kill -9); its exit is still recorded', async (t) => {
+  await inst.img.pullImage({ image: { image: busybox } });
+  const podCfg = podConfig('survive', { logDirectory: inst.logDir });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const { containerId } = await inst.rt.createContainer({
+    podSandboxId,
+    config: containerConfig('c', busybox, ['sh', '-c', 'trap "exit 42" TERM; echo up; while true; do sleep 0.1; done']),
+  });
+  await inst.rt.startContainer({ containerId });
+  for (const kill of [false, true]) {
+    await inst.restart(kill);
+    const st = (await inst.rt.containerStatus({ containerId })).status!;
+    t.is(st.state, ContainerState.CONTAINER_RUNNING, `after ${kill ? 'kill -9' : 'SIGTERM'}`);
+    const ex = await inst.rt.execSync({ containerId, cmd: ['echo', 'still here'], timeout: 10n });
+    t.is(Buffer.from(ex.stdout).toString(), 'still here\n');
+    t.is((await inst.rt.podSandboxStatus({ podSandboxId })).status?.state, PodSandboxState.SANDBOX_READY);
+  }
+  await inst.rt.stopContainer({ containerId, timeout: 10n });
+  const st = (await inst.rt.containerStatus({ containerId })).status!;
+  t.is(st.exitCode, 42);
+  t.regex(readFileSync(path.join(inst.logDir, 'c.log'), 'utf8'), /stdout F up/);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image: busybox } });
+  t.deepEqual(inst.leaks(), []);
+});
