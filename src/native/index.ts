@@ -21,13 +21,16 @@ export const root = packageRoot();
 // The generated loader is ESM; import it by absolute URL so dist/ and src/ both work.
 export const native: typeof Binding = await import(new URL(`file://${path.join(root, 'native', 'binding', 'index.js')}`).href);
 
-/** berth-monitor: the prebuilt package's copy, else the workspace build. */
+const platformDir = `${process.platform}-${process.arch}-gnu`;
+
+/** berth-monitor: the workspace build, else the per-platform prebuilt package beside the addon. */
 export function monitorPath(): string {
   const candidates = [
-    path.join(root, 'npm', `${process.platform}-${process.arch}-gnu`, 'berth-monitor'),
+    process.env.BERTH_MONITOR ?? '',
     path.join(root, 'target', 'release', 'berth-monitor'),
-    path.join(root, 'target', 'debug', 'berth-monitor'),
-  ];
+    path.join(root, 'npm', platformDir, 'berth-monitor'),
+    path.join(root, 'node_modules', '@berth', `native-${platformDir}`, 'berth-monitor'),
+  ].filter(Boolean);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`berth: berth-monitor not found (looked in ${candidates.join(', ')}); run \`npm run build:native\``);
   return found;
