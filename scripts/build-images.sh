@@ -22,4 +22,15 @@ umoci repack --image "$L:latest" "$work/bundle" >/dev/null
 umoci config --image "$L:latest" --config.cmd /bin/sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin --config.workingdir /
 skopeo copy --quiet --dest-tls-verify=false "oci:$L:latest" "docker://$ADDR/busybox:latest"
 skopeo copy --quiet --dest-tls-verify=false --format v2s2 "oci:$L:latest" "docker://$ADDR/busybox:v2s2"
-echo "pushed $ADDR/busybox:latest (OCI) and $ADDR/busybox:v2s2 (Docker schema2)"
+
+# busybox-layered: a second layer on the same base that deletes a file (a .wh. whiteout)
+# and replaces a directory's contents (an opaque directory), to test whiteouts and the
+# sharing of the base layer between images.
+umoci unpack --image "$L:latest" "$work/layered" >/dev/null
+R2="$work/layered/rootfs"
+rm "$R2/var/www/index.html"
+rm -rf "$R2/tmp"; mkdir -p "$R2/tmp"; echo only > "$R2/tmp/only-in-top"
+mkdir -p "$R2/data"; echo layered > "$R2/data/marker"
+umoci repack --image "$L:latest" "$work/layered" >/dev/null
+skopeo copy --quiet --dest-tls-verify=false "oci:$L:latest" "docker://$ADDR/busybox-layered:latest"
+echo "pushed $ADDR/busybox:latest (OCI), busybox:v2s2 (Docker schema2), busybox-layered:latest (2 layers, whiteouts)"

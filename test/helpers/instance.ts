@@ -15,6 +15,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const registry = process.env.BERTH_REGISTRY ?? '127.0.0.1:5100';
 export const busybox = `${registry}/busybox:latest`;
 export const busyboxV2s2 = `${registry}/busybox:v2s2`;
+export const busyboxLayered = `${registry}/busybox-layered:latest`;
 
 export interface Instance {
   dir: string;

@@ -1,10 +1,10 @@
 // The whole path through the CRI gRPC API on real parts: registry pull, pinned
 // namespaces, CNI bridge, overlay rootfs, berth-monitor, runc — then nothing left behind.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
-import { busybox, busyboxV2s2, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
+import { busybox, busyboxLayered, busyboxV2s2, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
 
 let inst: Instance;
 test.before(async () => {
@@ -208,5 +208,30 @@ test.serial('a running container outlives a berthd restart (SIGTERM and kill -9)
   t.regex(readFileSync(path.join(inst.logDir, 'c.log'), 'utf8'), /stdout F up/);
   await inst.rt.removePodSandbox({ podSandboxId });
   await inst.img.removeImage({ image: { image: busybox } });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('a two-layer image: whiteouts hide lower files, the shared base layer is stored once and kept while used', async (t) => {
+  const layers = () => readdirSync(path.join(inst.root, 'layers'));
+  await inst.img.pullImage({ image: { image: busybox } });
+  t.is(layers().length, 1);
+  await inst.img.pullImage({ image: { image: busyboxLayered } });
+  t.is(layers().length, 2, 'the base layer is shared, not fetched twice');
+  const podCfg = podConfig('layers', { logDirectory: inst.logDir });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busyboxLayered, ['sleep', '1000']) });
+  await inst.rt.startContainer({ containerId });
+  const r = await inst.rt.execSync({
+    containerId,
+    cmd: ['sh', '-c', 'test -e /var/www/index.html && echo present || echo whiteout; cat /data/marker; ls /tmp'],
+    timeout: 10n,
+  });
+  t.is(Buffer.from(r.stdout).toString(), 'whiteout\nlayered\nonly-in-top\n');
+  await t.throwsAsync(inst.img.removeImage({ image: { image: busyboxLayered } }), { message: /FAILED_PRECONDITION.*in use/ });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image: busyboxLayered } });
+  t.is(layers().length, 1, 'the base layer stays while busybox uses it');
+  await inst.img.removeImage({ image: { image: busybox } });
+  t.deepEqual(layers(), []);
   t.deepEqual(inst.leaks(), []);
 });

@@ -193,10 +193,9 @@ mod tests {
         assert!(matches!(e, LayerError::DigestMismatch { kind: "blob", .. }));
 
         let evil = tar_with(&[("../evil", b"x")]);
-        fs::write(t.path().join("evil"), &evil).unwrap();
-        let e = extract(&t.path().join("evil"), &t.path().join("d2"), "l3", None, None).unwrap_err();
+        fs::write(t.path().join("evil.tar"), &evil).unwrap();
+        let e = extract(&t.path().join("evil.tar"), &t.path().join("d2"), "l3", None, None).unwrap_err();
         assert!(matches!(e, LayerError::Escape { .. }));
-        assert!(!t.path().join("evil").with_file_name("evil").join("x").exists());
-        assert!(!t.path().join("d2/../evil").is_dir());
+        assert!(!t.path().join("evil").exists(), "nothing was written outside the layer dir");
     }
 }

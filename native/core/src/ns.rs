@@ -98,3 +98,30 @@ pub fn unpin(path: &Path) -> Result<(), NsError> {
         Err(source) => Err(NsError::Io { op: "unlink", path: path.display().to_string(), source }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn pins_new_namespaces_and_unpins_them() {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pins = pin_namespaces(dir.path(), &["net".into(), "uts".into()], Some("pinned".into())).unwrap();
+        assert_eq!(pins.len(), 2);
+        let host_net = fs::metadata("/proc/self/ns/net").unwrap().ino();
+        assert_ne!(fs::metadata(&pins[0]).unwrap().ino(), host_net, "a new netns is pinned");
+        // The calling thread stayed in the host namespaces.
+        assert_eq!(fs::metadata("/proc/thread-self/ns/net").unwrap().ino(), host_net);
+        for p in &pins {
+            unpin(p).unwrap();
+            assert!(!p.exists());
+            unpin(p).unwrap(); // idempotent
+        }
+        assert!(matches!(pin_namespaces(dir.path(), &["pid".into()], None), Err(NsError::UnknownKind(_))));
+    }
+}
