@@ -14,6 +14,7 @@ import type { PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
 import { startMonitor } from './monitor.js';
@@ -31,17 +32,7 @@ export interface ContainerServiceDeps {
   log: Logger;
 }
 
-const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** RFC3339 with up to 9 fractional digits → ns since epoch (decimal string). */
-export function rfc3339ToNs(ts: string): string {
-  const ms = Date.parse(ts);
-  if (Number.isNaN(ms)) return '0';
-  const frac = /\.(\d+)/.exec(ts)?.[1] ?? '';
-  const subMs = BigInt((frac.padEnd(9, '0').slice(3, 9) || '0').replace(/^$/, '0'));
-  return (BigInt(Math.floor(ms)) * 1_000_000n + subMs).toString();
-}
 
 export class ContainerService {
   private readonly lock = new KeyedLock();
@@ -119,7 +110,7 @@ export class ContainerService {
     const rootfs = path.join(bundle, 'rootfs');
     const rec: ContainerRecord = {
       id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: cfg.image.image,
-      state: 'created', createdAt: nsNow(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
+      state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
       logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
     };
@@ -187,7 +178,7 @@ export class ContainerService {
     if (c.state !== 'created') throw precondition(`container ${c.id} is ${c.state}, not created`);
     await this.d.runtimes.get(c.runtimeHandler).start(c.id);
     c.state = 'running';
-    c.startedAt = nsNow();
+    c.startedAt = nowNs();
     await this.d.store.save(c);
     await this.refresh(c);
   }

@@ -13,6 +13,7 @@ import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import { nowNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
@@ -27,8 +28,6 @@ export interface PodServiceDeps {
   cgroupRoot: string;
   log: Logger;
 }
-
-export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
 
 export class PodService {
   private readonly lock = new KeyedLock();

@@ -6,15 +6,17 @@
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
 use berth_core::crilog::{self, Stream};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 fn usage() -> ! {
@@ -56,27 +58,39 @@ fn runtime_errors(path: &str) -> String {
     if msgs.is_empty() { text.trim().chars().take(2000).collect() } else { msgs.join("; ") }
 }
 
-fn pump(mut src: File, stream: Stream, log: Arc<Mutex<File>>, done: mpsc::Sender<()>) {
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 32 * 1024];
-        let mut out = Vec::with_capacity(64 * 1024);
-        loop {
-            match src.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    out.clear();
-                    let ts = crilog::timestamp(chrono::Utc::now());
-                    crilog::format_chunk(&mut out, &ts, stream, &buf[..n]);
-                    if let Ok(mut f) = log.lock() {
-                        let _ = f.write_all(&out);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
+/// One output pipe of the container, formatted into CRI log records as it arrives.
+struct Pipe {
+    file: Option<File>,
+    stream: Stream,
+}
+
+/// Reads what is ready on `p` and appends it to the log; closes the pipe at EOF.
+fn drain(p: &mut Pipe, buf: &mut [u8], out: &mut Vec<u8>, log: &mut File) {
+    let Some(f) = p.file.as_mut() else { return };
+    match f.read(buf) {
+        Ok(0) => p.file = None,
+        Ok(n) => {
+            out.clear();
+            let ts = crilog::timestamp(chrono::Utc::now());
+            crilog::format_chunk(out, &ts, p.stream, &buf[..n]);
+            let _ = log.write_all(out);
         }
-        let _ = done.send(());
-    });
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        Err(_) => p.file = None,
+    }
+}
+
+/// Reaps every exited child; returns the container's exit code once it is among them.
+fn reap(pid: i32) -> Option<i32> {
+    let mut code = None;
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => code = Some(c),
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => code = Some(128 + sig as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => return code,
+            Ok(_) => {}
+        }
+    }
 }
 
 fn write_atomic(path: &str, data: &[u8]) -> std::io::Result<()> {
@@ -99,8 +113,8 @@ fn run(flags: HashMap<String, String>) -> i32 {
     if let Some(dir) = Path::new(&log_path).parent() {
         let _ = fs::create_dir_all(dir);
     }
-    let log = match OpenOptions::new().create(true).append(true).open(&log_path) {
-        Ok(f) => Arc::new(Mutex::new(f)),
+    let mut log = match OpenOptions::new().create(true).append(true).open(&log_path) {
+        Ok(f) => f,
         Err(e) => {
             report(serde_json::json!({"ok": false, "error": format!("open log {log_path}: {e}")}));
             return 1;
@@ -120,9 +134,6 @@ fn run(flags: HashMap<String, String>) -> i32 {
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w))
         .status();
-    let (done_tx, done_rx) = mpsc::channel();
-    pump(File::from(out_r), Stream::Stdout, log.clone(), done_tx.clone());
-    pump(File::from(err_r), Stream::Stderr, log.clone(), done_tx);
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => {
@@ -143,28 +154,72 @@ fn run(flags: HashMap<String, String>) -> i32 {
     };
     report(serde_json::json!({"ok": true, "pid": pid}));
 
-    // Reap every child; the container's own status is the one that counts.
-    let exit_code = loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => break code,
-            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => break 128 + sig as i32,
-            Ok(_) => continue,
-            Err(nix::Error::EINTR) => continue,
-            Err(_) => {
-                // Not our descendant (should not happen): fall back to polling.
-                if nix::sys::signal::kill(Pid::from_raw(pid), None).is_err() {
-                    break 255;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+    // One thread, one poll loop (small and cheap per pod): the two output pipes plus a
+    // signalfd for SIGCHLD. A sweep right after setting it up catches an early exit.
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    let sigfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!("berth-monitor {id}: signalfd: {e}");
+            return 1;
         }
     };
-    let exited_at = crilog::timestamp(chrono::Utc::now());
-    // Let the pumps drain what the container wrote last; a daemonised grandchild that
-    // keeps the pipes open must not keep the exit from being recorded.
-    for _ in 0..2 {
-        let _ = done_rx.recv_timeout(Duration::from_secs(2));
+    let mut pipes = [Pipe { file: Some(File::from(out_r)), stream: Stream::Stdout }, Pipe { file: Some(File::from(err_r)), stream: Stream::Stderr }];
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut out = Vec::with_capacity(16 * 1024 + 256);
+    let mut exit_code = reap(pid);
+    let mut exited_at = exit_code.map(|_| crilog::timestamp(chrono::Utc::now()));
+    // After the exit, a daemonised grandchild holding the pipes must not delay the record.
+    let mut drain_until: Option<std::time::Instant> = None;
+    loop {
+        if exit_code.is_some() {
+            let until = *drain_until.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(2));
+            if pipes.iter().all(|p| p.file.is_none()) || std::time::Instant::now() >= until {
+                break;
+            }
+        }
+        let (a, b) = (pipes[0].file.as_ref().map(|f| f.as_fd()), pipes[1].file.as_ref().map(|f| f.as_fd()));
+        let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
+        for f in [a, b].into_iter().flatten() {
+            fds.push(PollFd::new(f, PollFlags::POLLIN));
+        }
+        let timeout = if exit_code.is_some() { PollTimeout::from(100u16) } else { PollTimeout::NONE };
+        match poll(&mut fds, timeout) {
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => {
+                eprintln!("berth-monitor {id}: poll: {e}");
+                break;
+            }
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        if ready[0] {
+            while let Ok(Some(_)) = sigfd.read_signal() {}
+            if exit_code.is_none() {
+                exit_code = reap(pid);
+                if exit_code.is_some() {
+                    exited_at = Some(crilog::timestamp(chrono::Utc::now()));
+                }
+            } else {
+                reap(pid);
+            }
+        }
+        let mut i = 1;
+        for p in pipes.iter_mut() {
+            if p.file.is_none() {
+                continue;
+            }
+            if ready.get(i).copied().unwrap_or(false) {
+                drain(p, &mut buf, &mut out, &mut log);
+            }
+            i += 1;
+        }
     }
+    let exit_code = exit_code.unwrap_or(255);
+    let exited_at = exited_at.unwrap_or_else(|| crilog::timestamp(chrono::Utc::now()));
     let record = serde_json::json!({"exitCode": exit_code, "exitedAt": exited_at});
     if let Err(e) = write_atomic(&exit_file, record.to_string().as_bytes()) {
         eprintln!("berth-monitor {id}: write exit file {exit_file}: {e}");
