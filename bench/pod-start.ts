@@ -1,7 +1,7 @@
-// `npm run bench`: pod start latency (RunPodSandbox + CreateContainer + StartContainer)
+// `npm run bench` (scripts/bench.sh): pod start latency (RunPodSandbox + CreateContainer + StartContainer)
 // and teardown on real parts, plus the memory a running pod costs (monitor PSS).
-// Needs root, the local registry with the test images (scripts/registry.sh start;
-// scripts/build-images.sh). Prints figures; asserts nothing about speed.
+// Needs root and the local registry with the test images (scripts/bench.sh starts them).
+// Prints figures; asserts nothing about speed.
 import { readFileSync } from 'node:fs';
 import { busybox, containerConfig, podConfig, startInstance } from '../test/helpers/instance.js';
 
@@ -47,6 +47,20 @@ async function main(): Promise<void> {
       console.log(`${handler}: pod teardown (stopp+rmp) ${f(teardown)}`);
       console.log(`${handler}: berth-monitor PSS per container p50 ${pct(monitorKb, 50)} KiB`);
     }
+    // Per-pod memory with 10 pods alive at once (PSS shares the monitor's text among them).
+    const alive: string[] = [];
+    const mons: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const podCfg = podConfig(`mem-${i}`, { logDirectory: inst.logDir, linux: { securityContext: { namespaceOptions: { pid: 1 } } } });
+      const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+      const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig(`m${i}`, busybox, ['sleep', '1000']) });
+      await inst.rt.startContainer({ containerId });
+      alive.push(podSandboxId);
+      mons.push((JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { monitorPid: number }).monitorPid);
+    }
+    const kb = mons.map(pss);
+    console.log(`10 pods alive: berth-monitor PSS p50 ${pct(kb, 50)} KiB, max ${Math.max(...kb)} KiB (no infra process: PID not shared)`);
+    for (const p of alive) await inst.rt.removePodSandbox({ podSandboxId: p });
     const leaks = inst.leaks();
     if (leaks.length) console.log(`LEAKS:\n${leaks.join('\n')}`);
   } finally {

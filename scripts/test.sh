@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
-bash scripts/setup.sh docker-registry skopeo umoci
+bash scripts/setup.sh docker-registry skopeo umoci curl python3
 bash scripts/install-crictl.sh >/dev/null
 export PATH="$PWD/node_modules/.bin:$PATH"
 
