@@ -14,6 +14,7 @@ import type { PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import { Phases } from '../util/phases.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
@@ -114,6 +115,7 @@ export class ContainerService {
       logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
     };
+    const phases = new Phases();
     try {
       rec.logPath = this.logPath(pod, cfg, bundle);
       rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
@@ -127,6 +129,7 @@ export class ContainerService {
       }
       await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
       rb.push('unmount rootfs', () => native.unmount(rootfs));
+      phases.mark('rootfs');
       const podCfg = pod.config as { hostname?: string; metadata?: { name?: string }; linux?: { sysctls?: Record<string, string> } };
       const targetId = cfg.linux?.securityContext?.namespaceOptions?.targetId;
       const target = targetId ? await this.get(targetId) : undefined;
@@ -151,15 +154,18 @@ export class ContainerService {
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
       await this.d.store.save(rec);
       rb.push('runtime delete', () => rt.delete(id));
+      phases.mark('spec');
       const started = await startMonitor({
         runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logPath: rec.logPath, exitFile: path.join(bundle, 'exit'),
         pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
         timeoutMs: this.d.createTimeoutMs,
       });
+      phases.mark('runtimeCreate');
       rec.pid = started.pid;
       rec.monitorPid = started.monitorPid;
       await this.d.store.save(rec);
-      log.info({ handler: rt.handler, image: image.id }, 'container created');
+      phases.mark('record');
+      log.info({ handler: rt.handler, image: image.id, ms: phases.ms }, 'container created');
       return rec;
     } catch (e) {
       await rb.run();

@@ -13,6 +13,7 @@ import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import { Phases } from '../util/phases.js';
 import { nowNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { startPause, stopPause } from './pause.js';
@@ -77,6 +78,7 @@ export class PodService {
       filesDir: runDir,
       hostNetwork,
     };
+    const phases = new Phases();
     try {
       rb.push('remove pod dirs', () => fs.rm(runDir, { recursive: true, force: true }));
       const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
@@ -90,6 +92,7 @@ export class PodService {
           if (kind === 'uts') pod.namespaces.uts = p;
         }
       }
+      phases.mark('namespaces');
       // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
       if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
         const pid = await startPause(runDir);
@@ -100,10 +103,12 @@ export class PodService {
         rb.push('unpin pid namespace', () => native.unpinNamespace(pin));
         pod.pausePid = pid;
         pod.namespaces.pid = pin;
+        phases.mark('pause');
       }
       if (pod.cgroupCreated) {
         native.cgroupCreate(pod.cgroupPath);
         rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
+        phases.mark('cgroup');
       }
       let ips: string[] = [];
       if (!hostNetwork) {
@@ -111,10 +116,12 @@ export class PodService {
         pod.network = { name: net.network, ips: net.ips, attached: true };
         rb.push('CNI DEL', () => this.d.cni.del(net.network, this.netArgs(pod, cfg)));
         ips = net.ips;
+        phases.mark('cni');
       }
       await writePodFiles(runDir, cfg.hostname || m.name, cfg.dnsConfig, ips);
       await this.d.store.save(pod);
-      log.info({ ips, handler: rt.handler }, 'pod sandbox ready');
+      phases.mark('record');
+      log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
       return pod;
     } catch (e) {
       await rb.run();
