@@ -72,6 +72,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
+  await containers.reconcile();
+  await pods.reconcile();
   const netState = cni.load();
   if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
 

@@ -15,6 +15,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { Phases } from '../util/phases.js';
+import { cmdlineIncludes, processAlive } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
@@ -56,22 +57,51 @@ export class ContainerService {
     return path.join(c.bundle, 'exit');
   }
 
-  /** Folds the monitor's exit file into the record (the container may have ended any time). */
-  async refresh(c: ContainerRecord): Promise<ContainerRecord> {
-    if (c.state === 'exited') return c;
-    let raw: string;
+  private monitorAlive(c: ContainerRecord): boolean {
+    return cmdlineIncludes(c.monitorPid, c.id);
+  }
+
+  private async readExit(c: ContainerRecord): Promise<{ exitCode: number; exitedAt: string } | undefined> {
     try {
-      raw = await fs.readFile(this.exitFile(c), 'utf8');
+      return JSON.parse(await fs.readFile(this.exitFile(c), 'utf8')) as { exitCode: number; exitedAt: string };
     } catch {
-      return c;
+      return undefined;
     }
-    const exit = JSON.parse(raw) as { exitCode: number; exitedAt: string };
+  }
+
+  /**
+   * Folds the monitor's exit file into the record (the container may have ended any time).
+   * If the monitor is gone without one (it was killed, or the host rebooted) and the
+   * container process is gone too, the exit can no longer be observed: the container is
+   * recorded as exited with `lostCode` and says so, instead of staying "running" forever.
+   */
+  async refresh(c: ContainerRecord, lostCode = 255): Promise<ContainerRecord> {
+    if (c.state === 'exited') return c;
+    let exit = await this.readExit(c);
+    if (!exit && c.monitorPid && !this.monitorAlive(c)) {
+      exit = await this.readExit(c); // the monitor may have written it just before exiting
+      if (!exit && !processAlive(c.pid)) {
+        c.state = 'exited';
+        c.exitCode = lostCode;
+        c.finishedAt = nowNs();
+        c.reason = 'Unknown';
+        c.message = 'berth-monitor is gone, so the exit status was not observed';
+        await this.d.store.save(c);
+        return c;
+      }
+    }
+    if (!exit) return c;
     c.state = 'exited';
     c.exitCode = exit.exitCode;
     c.finishedAt = rfc3339ToNs(exit.exitedAt);
     c.reason = exit.exitCode === 0 ? 'Completed' : 'Error';
     await this.d.store.save(c);
     return c;
+  }
+
+  /** Start-up: every container's state against what is really there. */
+  async reconcile(): Promise<void> {
+    for (const c of this.d.store.list()) await this.refresh(c);
   }
 
   async get(id: string): Promise<ContainerRecord> {
@@ -193,6 +223,7 @@ export class ContainerService {
     const until = Date.now() + ms;
     for (;;) {
       if (existsSync(this.exitFile(c))) return true;
+      if (!this.monitorAlive(c) && !processAlive(c.pid)) return true; // unmonitored, and gone
       if (Date.now() >= until) return false;
       await sleep(10);
     }
@@ -211,11 +242,11 @@ export class ContainerService {
     const rt = this.d.runtimes.get(c.runtimeHandler);
     if (c.state === 'running' && timeoutSec > 0) {
       await rt.kill(c.id, c.stopSignal);
-      if (await this.waitExit(c, timeoutSec * 1000)) return void (await this.refresh(c));
+      if (await this.waitExit(c, timeoutSec * 1000)) return void (await this.refresh(c, 128 + 15));
     }
     await rt.kill(c.id, 'SIGKILL');
     if (!(await this.waitExit(c, 10_000))) throw wrap(new Error('did not exit 10 s after SIGKILL'), `stop container ${c.id}`);
-    await this.refresh(c);
+    await this.refresh(c, 128 + 9);
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container stopped');
   }
 

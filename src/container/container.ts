@@ -30,6 +30,7 @@ export interface ContainerRecord extends Stored {
   cgroupsPath: string;
   stopSignal: string;
   reason: string;
+  message?: string;
 }
 
 export function containerNameKey(name: string, attempt: number, podNameKey: string): string {

@@ -74,7 +74,7 @@ export function containerStatus(cs: ContainerService, c: ContainerRecord): Conta
     imageRef: c.imageId,
     imageId: c.imageId,
     reason: c.reason,
-    message: '',
+    message: c.message ?? '',
     labels: cfg.labels,
     annotations: cfg.annotations,
     mounts: cfg.mounts,

@@ -1,6 +1,6 @@
 // Pod sandboxes: pinned namespaces (no infra process), a pod cgroup, CNI networking and
 // the pod's resolv.conf/hostname/hosts. Every step of a run is undone if a later one fails.
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Cni } from '../cni/cni.js';
 import type { ContainerService } from '../container/container-service.js';
@@ -14,6 +14,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { Phases } from '../util/phases.js';
+import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { startPause, stopPause } from './pause.js';
@@ -127,6 +128,24 @@ export class PodService {
       await rb.run();
       await this.d.store.delete(pod).catch(() => undefined);
       throw wrap(e, `run pod sandbox ${m.namespace}/${m.name}`);
+    }
+  }
+
+  /**
+   * Start-up: a ready pod whose pinned namespaces or pause process are gone (a reboot
+   * empties the runtime dir) cannot run containers any more: it becomes notready, and
+   * Stop/Remove still release its network and cgroup.
+   */
+  async reconcile(): Promise<void> {
+    for (const pod of this.d.store.list()) {
+      if (pod.state !== 'ready') continue;
+      const pinsGone = Object.values(pod.namespaces).some((p) => !existsSync(p));
+      const pauseGone = !!pod.pausePid && !cmdlineIncludes(pod.pausePid, pod.filesDir);
+      if (pinsGone || pauseGone) {
+        pod.state = 'notready';
+        await this.d.store.save(pod);
+        this.d.log.warn({ pod: pod.id.slice(0, 12), pinsGone, pauseGone }, 'pod sandbox lost its namespaces; now notready');
+      }
     }
   }
 

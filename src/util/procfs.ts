@@ -1,0 +1,21 @@
+// Is a process we started still there? Checked through /proc, by PID plus something
+// only our process has (its command line), so a reused PID is never mistaken for it.
+import { readFileSync } from 'node:fs';
+
+export function processAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export function cmdlineIncludes(pid: number, needle: string): boolean {
+  if (!pid) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle);
+  } catch {
+    return false;
+  }
+}

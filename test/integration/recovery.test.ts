@@ -1,0 +1,55 @@
+// Faults produced for real (a killed berth-monitor; the runtime dir lost as in a reboot):
+// berth must never be left in a state the kubelet cannot get out of through the CRI.
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
+import { busybox, containerConfig, type Instance, podConfig, startInstance, sweep } from '../helpers/instance.js';
+
+let inst: Instance;
+test.before(async () => {
+  inst = await startInstance();
+  await inst.img.pullImage({ image: { image: busybox } });
+});
+test.after.always(async () => {
+  await inst?.cleanup();
+});
+
+async function runningContainer(name: string) {
+  const podCfg = podConfig(name, { logDirectory: inst.logDir });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busybox, ['sleep', '1000']) });
+  await inst.rt.startContainer({ containerId });
+  const info = JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { monitorPid: number; pid: number };
+  return { podSandboxId, containerId, ...info };
+}
+
+test.serial('a container whose berth-monitor was killed can still be stopped and removed', async (t) => {
+  const { podSandboxId, containerId, monitorPid } = await runningContainer('nomonitor');
+  process.kill(monitorPid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 100));
+  t.is((await inst.rt.containerStatus({ containerId })).status?.state, ContainerState.CONTAINER_RUNNING, 'the container itself still runs');
+  await inst.rt.stopContainer({ containerId, timeout: 0n });
+  const st = (await inst.rt.containerStatus({ containerId })).status!;
+  t.is(st.state, ContainerState.CONTAINER_EXITED);
+  t.is(st.exitCode, 137);
+  t.regex(st.message, /exit status was not observed/);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('after the runtime dir is lost (as in a reboot) pods are NOTREADY, containers EXITED, and removal releases everything', async (t) => {
+  const { podSandboxId, containerId } = await runningContainer('reboot');
+  await inst.stop();
+  // What a reboot does to berth's world: processes, mounts and cgroups gone, /run emptied.
+  sweep(inst);
+  rmSync(inst.runtimeDir, { recursive: true, force: true });
+  await inst.restart();
+  t.is((await inst.rt.podSandboxStatus({ podSandboxId })).status?.state, PodSandboxState.SANDBOX_NOTREADY);
+  const st = (await inst.rt.containerStatus({ containerId })).status!;
+  t.is(st.state, ContainerState.CONTAINER_EXITED);
+  t.is(st.reason, 'Unknown');
+  await inst.rt.stopPodSandbox({ podSandboxId });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual((await inst.rt.listContainers({})).containers, []);
+  t.deepEqual(inst.leaks(), [], 'IP released, no records, nothing mounted');
+});
