@@ -8,18 +8,31 @@ export interface RunResult {
   timedOut: boolean;
 }
 
+/** Per-stream cap on captured output (ExecSync answers are small; this is a guard). */
+export const MAX_OUTPUT = 16 * 1024 * 1024;
+
 export function run(
   cmd: string,
   args: string[],
-  opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onTimeout?: () => Promise<void> } = {},
+  opts: { timeoutMs?: number; maxOutput?: number; input?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onTimeout?: () => Promise<void> } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    // Output is bounded: a chatty command cannot grow berthd without limit (the rest is dropped).
+    const limit = opts.maxOutput ?? MAX_OUTPUT;
+    const keep = (into: Buffer[]) => {
+      let size = 0;
+      return (d: Buffer) => {
+        if (size >= limit) return;
+        into.push(size + d.length > limit ? d.subarray(0, limit - size) : d);
+        size += d.length;
+      };
+    };
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
     child.on('error', reject);
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const timer = opts.timeoutMs

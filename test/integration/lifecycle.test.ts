@@ -4,6 +4,7 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
+import { native } from '../../src/native/index.js';
 import { busybox, busyboxLayered, busyboxV2s2, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
 
 let inst: Instance;
@@ -234,4 +235,44 @@ test.serial('a two-layer image: whiteouts hide lower files, the shared base laye
   await inst.img.removeImage({ image: { image: busybox } });
   t.deepEqual(layers(), []);
   t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('host-network pods skip CNI and share the host network and hostname', async (t) => {
+  await inst.img.pullImage({ image: { image: busybox } });
+  const podCfg = podConfig('hostnet', { linux: { securityContext: { namespaceOptions: { network: 2, pid: 1 } } } });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  t.is((await inst.rt.podSandboxStatus({ podSandboxId })).status?.network?.ip, '');
+  const cfg = containerConfig('c', busybox, ['sleep', '1000']);
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: { ...cfg, linux: { securityContext: { namespaceOptions: { network: 2, pid: 1 } } } } });
+  await inst.rt.startContainer({ containerId });
+  const r = await inst.rt.execSync({ containerId, cmd: ['sh', '-c', 'hostname; ls /sys/class/net'], timeout: 10n });
+  const [hostname, ...ifaces] = Buffer.from(r.stdout).toString().trim().split('\n');
+  t.is(hostname, readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+  // The host's default-route interface is visible: this is the host's network namespace.
+  const defIface = readFileSync('/proc/net/route', 'utf8').split('\n').map((l) => l.split('\t')).find((f) => f[1] === '00000000')?.[0];
+  t.truthy(defIface);
+  t.true(ifaces.includes(defIface!), `${defIface} not in ${ifaces.join(' ')}`);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image: busybox } });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('a kubelet-style cgroup_parent is used as the pod cgroup and left to its owner', async (t) => {
+  await inst.img.pullImage({ image: { image: busybox } });
+  const parent = `${inst.cgroupRoot}-kubepods/pod-x`;
+  native.cgroupCreate(parent);
+  try {
+    const podCfg = podConfig('kubecg', { linux: { cgroupParent: parent, securityContext: { namespaceOptions: { pid: 1 } } } });
+    const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+    const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busybox, ['sleep', '1000']) });
+    await inst.rt.startContainer({ containerId });
+    const r = await inst.rt.execSync({ containerId, cmd: ['grep', 'memory', '/proc/1/cgroup'], timeout: 10n });
+    t.regex(Buffer.from(r.stdout).toString(), new RegExp(`:memory:${parent}/berth-${containerId}`));
+    await inst.rt.removePodSandbox({ podSandboxId });
+    t.true(native.cgroupExisting(parent).length > 0, 'the kubelet\'s cgroup is not berth\'s to remove');
+    t.deepEqual(inst.leaks(), []);
+  } finally {
+    native.cgroupRemove(`${inst.cgroupRoot}-kubepods`);
+    await inst.img.removeImage({ image: { image: busybox } });
+  }
 });
