@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
@@ -14,6 +14,7 @@ test('embedded defaults', (t) => {
 
 test('config file < flags; snake_case keys; runtime handler tables', (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const f = path.join(dir, 'berth.toml');
   writeFileSync(f, 'socket = "/x.sock"\nruntime_dir = "/rd"\n[runtimes.runc]\npath = "/usr/sbin/runc"\n');
   const c = loadConfig(['--config', f, '--socket=/y.sock', '--cni-plugin-dir', '/a:/b']);
@@ -27,6 +28,7 @@ test('unknown flags and bad files are refused', (t) => {
   t.throws(() => loadConfig(['--nope', 'x']), { message: /unknown flag --nope/ });
   t.throws(() => loadConfig(['--socket']), { message: /needs a value/ });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'bad.toml'), 'socket = ');
   t.throws(() => loadConfig(['--config', path.join(dir, 'bad.toml')]), { message: /bad\.toml/ });
 });
