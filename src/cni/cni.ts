@@ -123,23 +123,29 @@ export class Cni {
   async add(a: PodNetArgs): Promise<{ result: CniResult; network: string; ips: string[] }> {
     const { conf, error } = this.load();
     if (!conf) throw precondition(`network not ready: ${error}`);
-    let result: CniResult | undefined;
-    try {
-      for (const p of conf.plugins) result = await this.exec('ADD', conf, p, a, result);
-    } catch (e) {
-      await this.delWith(conf, a, result).catch(() => undefined);
-      throw e;
-    }
-    result ??= {};
+    // The cache entry is written before ADD (without a result), so that DEL can run with the
+    // same config even if berthd dies half-way through the chain.
     const entry: CacheEntry = {
       kind: 'cni#v1',
       containerId: a.podId,
       config: Buffer.from(conf.raw).toString('base64'),
       ifName: IFNAME,
       networkName: conf.name,
-      result,
+      result: {},
     };
-    await writeRecord(this.cacheFile(conf.name, a.podId), entry);
+    const cache = this.cacheFile(conf.name, a.podId);
+    await writeRecord(cache, entry);
+    let result: CniResult | undefined;
+    try {
+      for (const p of conf.plugins) result = await this.exec('ADD', conf, p, a, result);
+    } catch (e) {
+      await this.delWith(conf, a, result).catch(() => undefined);
+      await fs.rm(cache, { force: true });
+      throw e;
+    }
+    result ??= {};
+    entry.result = result;
+    await writeRecord(cache, entry);
     const ips = (result.ips ?? []).map((ip) => ip.address.split('/')[0]!).sort((x, y) => Number(x.includes(':')) - Number(y.includes(':')));
     return { result, network: conf.name, ips };
   }
@@ -169,7 +175,19 @@ export class Cni {
     const raw = Buffer.from(entry.config, 'base64').toString('utf8');
     const doc = JSON.parse(raw) as { cniVersion?: string; name: string; plugins?: PluginConf[] };
     const conf: NetworkConfList = { cniVersion: doc.cniVersion ?? '0.4.0', name: doc.name, plugins: doc.plugins ?? [doc as unknown as PluginConf], file, raw };
-    await this.delWith(conf, a, entry.result);
+    await this.delWith(conf, a, Object.keys(entry.result).length ? entry.result : undefined);
     await fs.rm(file, { force: true });
+  }
+
+  /** DEL for every network this pod has a cache entry in (start-up undo of an interrupted ADD). */
+  async delAll(a: PodNetArgs): Promise<void> {
+    let files: string[] = [];
+    try {
+      files = await fs.readdir(this.cacheDir);
+    } catch {
+      return;
+    }
+    const suffix = `-${a.podId}-${IFNAME}`;
+    for (const f of files.filter((x) => x.endsWith(suffix))) await this.del(f.slice(0, -suffix.length), a);
   }
 }

@@ -70,7 +70,7 @@ export class PodService {
       id,
       nameKey,
       config: PodSandboxConfig.toJSON(cfg),
-      state: 'ready',
+      state: 'creating',
       createdAt: nowNs(),
       runtimeHandler: rt.handler,
       namespaces: {},
@@ -80,55 +80,71 @@ export class PodService {
       hostNetwork,
     };
     const phases = new Phases();
-    try {
-      rb.push('remove pod dirs', () => fs.rm(runDir, { recursive: true, force: true }));
-      const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
-      if (kinds.length) {
-        const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : cfg.hostname || m.name);
-        rb.push('unpin namespaces', () => pins.forEach((p) => native.unpinNamespace(p)));
-        for (const p of pins) {
-          const kind = path.basename(p);
-          if (kind === 'net') pod.namespaces.network = p;
-          if (kind === 'ipc') pod.namespaces.ipc = p;
-          if (kind === 'uts') pod.namespaces.uts = p;
+    return this.lock.run(id, async () => {
+      try {
+        await this.d.store.save(pod); // the intent record: what a crash from here on leaves is undone at start-up
+        rb.push('remove pod dirs', () => fs.rm(runDir, { recursive: true, force: true }));
+        const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
+        if (kinds.length) {
+          const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : cfg.hostname || m.name);
+          rb.push('unpin namespaces', () => pins.forEach((p) => native.unpinNamespace(p)));
+          for (const p of pins) {
+            const kind = path.basename(p);
+            if (kind === 'net') pod.namespaces.network = p;
+            if (kind === 'ipc') pod.namespaces.ipc = p;
+            if (kind === 'uts') pod.namespaces.uts = p;
+          }
         }
+        phases.mark('namespaces');
+        // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
+        if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
+          const pid = await startPause(runDir);
+          const pin = path.join(runDir, 'ns', 'pid');
+          rb.push('stop pause', () => stopPause(pid, pin));
+          await fs.mkdir(path.dirname(pin), { recursive: true });
+          native.pinExistingNamespace(`/proc/${pid}/ns/pid`, pin);
+          rb.push('unpin pid namespace', () => native.unpinNamespace(pin));
+          pod.pausePid = pid;
+          pod.namespaces.pid = pin;
+          await this.d.store.save(pod); // so a crash from here on still ends the pause process
+          phases.mark('pause');
+        }
+        if (pod.cgroupCreated) {
+          native.cgroupCreate(pod.cgroupPath);
+          rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
+          phases.mark('cgroup');
+        }
+        let ips: string[] = [];
+        if (!hostNetwork) {
+          const net = await this.d.cni.add(this.netArgs(pod, cfg));
+          pod.network = { name: net.network, ips: net.ips, attached: true };
+          rb.push('CNI DEL', () => this.d.cni.del(net.network, this.netArgs(pod, cfg)));
+          ips = net.ips;
+          phases.mark('cni');
+        }
+        await writePodFiles(runDir, cfg.hostname || m.name, cfg.dnsConfig, ips);
+        pod.state = 'ready';
+        await this.d.store.save(pod);
+        phases.mark('record');
+        log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
+        return pod;
+      } catch (e) {
+        await rb.run();
+        await this.d.store.delete(pod).catch(() => undefined);
+        throw wrap(e, `run pod sandbox ${m.namespace}/${m.name}`);
       }
-      phases.mark('namespaces');
-      // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
-      if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
-        const pid = await startPause(runDir);
-        const pin = path.join(runDir, 'ns', 'pid');
-        rb.push('stop pause', () => stopPause(pid, pin));
-        await fs.mkdir(path.dirname(pin), { recursive: true });
-        native.pinExistingNamespace(`/proc/${pid}/ns/pid`, pin);
-        rb.push('unpin pid namespace', () => native.unpinNamespace(pin));
-        pod.pausePid = pid;
-        pod.namespaces.pid = pin;
-        phases.mark('pause');
-      }
-      if (pod.cgroupCreated) {
-        native.cgroupCreate(pod.cgroupPath);
-        rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
-        phases.mark('cgroup');
-      }
-      let ips: string[] = [];
-      if (!hostNetwork) {
-        const net = await this.d.cni.add(this.netArgs(pod, cfg));
-        pod.network = { name: net.network, ips: net.ips, attached: true };
-        rb.push('CNI DEL', () => this.d.cni.del(net.network, this.netArgs(pod, cfg)));
-        ips = net.ips;
-        phases.mark('cni');
-      }
-      await writePodFiles(runDir, cfg.hostname || m.name, cfg.dnsConfig, ips);
-      await this.d.store.save(pod);
-      phases.mark('record');
-      log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
-      return pod;
-    } catch (e) {
-      await rb.run();
-      await this.d.store.delete(pod).catch(() => undefined);
-      throw wrap(e, `run pod sandbox ${m.namespace}/${m.name}`);
-    }
+    });
+  }
+
+  /** Undoes a RunPodSandbox that a crash interrupted, from its intent record. Idempotent. */
+  private async undoCreate(pod: PodRecord): Promise<void> {
+    const cfg = this.config(pod);
+    if (pod.pausePid) await stopPause(pod.pausePid, path.join(pod.filesDir, 'ns', 'pid'));
+    await this.d.cni.delAll(this.netArgs({ ...pod, namespaces: { ...pod.namespaces, network: path.join(pod.filesDir, 'ns', 'net') } }, cfg));
+    for (const kind of ['net', 'ipc', 'uts', 'pid']) native.unpinNamespace(path.join(pod.filesDir, 'ns', kind));
+    if (pod.cgroupCreated) native.cgroupRemove(pod.cgroupPath);
+    await fs.rm(pod.filesDir, { recursive: true, force: true });
+    await this.d.store.delete(pod);
   }
 
   /**
@@ -138,6 +154,11 @@ export class PodService {
    */
   async reconcile(): Promise<void> {
     for (const pod of this.d.store.list()) {
+      if (pod.state === 'creating') {
+        await this.undoCreate(pod);
+        this.d.log.warn({ pod: pod.id.slice(0, 12) }, 'undid a RunPodSandbox interrupted by a crash');
+        continue;
+      }
       if (pod.state !== 'ready') continue;
       const pinsGone = Object.values(pod.namespaces).some((p) => !existsSync(p));
       const pauseGone = !!pod.pausePid && !cmdlineIncludes(pod.pausePid, pod.filesDir);

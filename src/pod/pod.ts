@@ -1,15 +1,16 @@
 // The pod sandbox record and its state machine:
 //
-//   (RunPodSandbox) ──► ready ──(StopPodSandbox)──► notready ──(RemovePodSandbox)──► gone
+//   (RunPodSandbox) ──► creating ──► ready ──(StopPodSandbox)──► notready ──(RemovePodSandbox)──► gone
 //
-// A failed RunPodSandbox leaves no record: every step it made is undone.
+// "creating" is the intent record, written before the first step: a failed RunPodSandbox
+// undoes every step and leaves no record; one interrupted by a crash is undone at start-up.
 import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Stored } from '../store/object-store.js';
 
 export interface PodRecord extends Stored {
   /** PodSandboxConfig in its proto-JSON form (PodSandboxConfig.toJSON). */
   config: unknown;
-  state: 'ready' | 'notready';
+  state: 'creating' | 'ready' | 'notready';
   createdAt: string; // ns since epoch, as a decimal string (int64)
   runtimeHandler: string;
   /** Pinned namespace files; absent kinds are the host's. */

@@ -39,7 +39,7 @@ export interface Instance {
 }
 
 export interface InstanceOptions {
-  /** Extra TOML appended to the config file. */
+  /** Extra top-level TOML keys for the config file. */
   toml?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -89,9 +89,9 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     [
       `socket = "${socket}"`, `root = "${root}"`, `runtime_dir = "${runtimeDir}"`, `cni_conf_dir = "${confDir}"`,
       `cgroup_root = "${cgroupRoot}"`, `log_level = "debug"`, `create_timeout_seconds = 30`,
+      opts.toml ?? '', // top-level keys: before the first [table]
       '[runtimes.runc]', 'path = "runc"', '[runtimes.crun]', 'path = "crun"',
       '[runtimes.crun-v1]', `path = "${path.join(repoRoot, 'test', 'fixtures', 'crun-v1-only')}"`,
-      opts.toml ?? '',
     ].join('\n'),
   );
   const forwardBefore = readFileSync(ipForward, 'utf8');

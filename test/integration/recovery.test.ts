@@ -1,13 +1,16 @@
 // Faults produced for real (a killed berth-monitor; the runtime dir lost as in a reboot):
 // berth must never be left in a state the kubelet cannot get out of through the CRI.
 import test from 'ava';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
-import { busybox, containerConfig, type Instance, podConfig, startInstance, sweep } from '../helpers/instance.js';
+import { busybox, containerConfig, type Instance, podConfig, repoRoot, startInstance, sweep } from '../helpers/instance.js';
 
 let inst: Instance;
 test.before(async () => {
-  inst = await startInstance();
+  inst = await startInstance({
+    toml: `cni_plugin_dirs = ["/opt/cni/bin", "/usr/lib/cni", "${path.join(repoRoot, 'test', 'fixtures', 'cni-plugins')}"]`,
+  });
   await inst.img.pullImage({ image: { image: busybox } });
 });
 test.after.always(async () => {
@@ -52,4 +55,29 @@ test.serial('after the runtime dir is lost (as in a reboot) pods are NOTREADY, c
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual((await inst.rt.listContainers({})).containers, []);
   t.deepEqual(inst.leaks(), [], 'IP released, no records, nothing mounted');
+});
+
+test.serial('a RunPodSandbox cut short by kill -9 (in a hanging test CNI plugin) is undone at start-up', async (t) => {
+  const confFile = path.join(inst.dir, 'net.d', '10-test.conflist');
+  const good = readFileSync(confFile, 'utf8');
+  const marker = path.join(inst.dir, 'hang.pid');
+  const conf = JSON.parse(good) as { plugins: Array<Record<string, unknown>> };
+  conf.plugins.push({ type: 'berth-test-hang', marker });
+  writeFileSync(confFile, JSON.stringify(conf));
+  let hangPid = 0;
+  try {
+    const pending = inst.rt.runPodSandbox({ config: podConfig('cut') }).catch((e: Error) => e);
+    for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+    hangPid = Number(readFileSync(marker, 'utf8'));
+    // The bridge plugin has allocated an IP and made a veth; the pod has pins, a cgroup, a pause.
+    t.true(readdirSync(path.join(inst.ipamDir, inst.network)).some((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)));
+    await inst.restart(true);
+    t.true((await pending) instanceof Error);
+    t.deepEqual((await inst.rt.listPodSandbox({})).items.filter((p) => p.metadata?.name === 'cut'), []);
+    t.regex(inst.log(), /undid a RunPodSandbox interrupted by a crash/);
+    t.deepEqual(inst.leaks(), [], 'the IP, veth, pins, cgroup, pause and records are all gone');
+  } finally {
+    if (hangPid) process.kill(hangPid, 'SIGKILL');
+    writeFileSync(confFile, good);
+  }
 });
