@@ -15,7 +15,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { Phases } from '../util/phases.js';
-import { cmdlineIncludes, processAlive } from '../util/procfs.js';
+import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
@@ -99,9 +99,28 @@ export class ContainerService {
     return c;
   }
 
-  /** Start-up: every container's state against what is really there. */
+  /**
+   * Start-up: every container's state against what is really there. A record without a
+   * monitor PID is a CreateContainer that a crash cut short: it is undone (its monitor,
+   * found by its bundle argument, is ended with its process group), so the kubelet's
+   * retry gets the name again and nothing of it is left.
+   */
   async reconcile(): Promise<void> {
-    for (const c of this.d.store.list()) await this.refresh(c);
+    for (const c of this.d.store.list()) {
+      if (c.state === 'created' && !c.monitorPid) {
+        for (const pid of pidsWithArg(c.bundle)) {
+          try {
+            process.kill(-pid, 'SIGKILL'); // the monitor leads its own process group (setsid)
+          } catch {
+            /* gone */
+          }
+        }
+        await this.removeLocked(c);
+        this.d.log.warn({ container: c.id.slice(0, 12) }, 'undid a CreateContainer interrupted by a crash');
+        continue;
+      }
+      await this.refresh(c);
+    }
   }
 
   async get(id: string): Promise<ContainerRecord> {

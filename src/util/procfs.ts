@@ -1,6 +1,6 @@
 // Is a process we started still there? Checked through /proc, by PID plus something
 // only our process has (its command line), so a reused PID is never mistaken for it.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function processAlive(pid: number): boolean {
   if (!pid) return false;
@@ -18,4 +18,14 @@ export function cmdlineIncludes(pid: number, needle: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** PIDs whose command line has `arg` as one of its arguments (to find a process berth started). */
+export function pidsWithArg(arg: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    if (cmdlineIncludes(Number(name), arg)) out.push(Number(name));
+  }
+  return out;
 }

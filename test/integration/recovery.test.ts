@@ -2,18 +2,27 @@
 // berth must never be left in a state the kubelet cannot get out of through the CRI.
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
+import { processAlive } from '../../src/util/procfs.js';
 import { busybox, containerConfig, type Instance, podConfig, repoRoot, startInstance, sweep } from '../helpers/instance.js';
 
 let inst: Instance;
+const hangMarker = path.join(os.tmpdir(), `berth-hang-${process.pid}.pid`);
 test.before(async () => {
   inst = await startInstance({
-    toml: `cni_plugin_dirs = ["/opt/cni/bin", "/usr/lib/cni", "${path.join(repoRoot, 'test', 'fixtures', 'cni-plugins')}"]`,
+    toml: [
+      `cni_plugin_dirs = ["/opt/cni/bin", "/usr/lib/cni", "${path.join(repoRoot, 'test', 'fixtures', 'cni-plugins')}"]`,
+      '[runtimes.runc-hang]',
+      `path = "${path.join(repoRoot, 'test', 'fixtures', 'runc-hang-create')}"`,
+    ].join('\n'),
+    env: { BERTH_TEST_HANG_MARKER: hangMarker },
   });
   await inst.img.pullImage({ image: { image: busybox } });
 });
 test.after.always(async () => {
+  rmSync(hangMarker, { force: true });
   await inst?.cleanup();
 });
 
@@ -80,4 +89,22 @@ test.serial('a RunPodSandbox cut short by kill -9 (in a hanging test CNI plugin)
     if (hangPid) process.kill(hangPid, 'SIGKILL');
     writeFileSync(confFile, good);
   }
+});
+
+test.serial('a CreateContainer cut short by kill -9 (in a hanging test runtime) is undone at start-up; the name is free again', async (t) => {
+  const podCfg = podConfig('cutctr', { logDirectory: inst.logDir });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg, runtimeHandler: 'runc-hang' });
+  const cfg = containerConfig('c', busybox, ['sleep', '1000']);
+  const pending = inst.rt.createContainer({ podSandboxId, config: cfg }).catch((e: Error) => e);
+  for (let i = 0; i < 200 && !existsSync(hangMarker); i++) await new Promise((r) => setTimeout(r, 25));
+  t.true(existsSync(hangMarker), 'the runtime create is hanging');
+  await inst.restart(true);
+  t.true((await pending) instanceof Error);
+  t.regex(inst.log(), /undid a CreateContainer interrupted by a crash/);
+  t.deepEqual((await inst.rt.listContainers({})).containers, []);
+  t.false(processAlive(Number(readFileSync(hangMarker, 'utf8'))), 'the hanging create was ended with its monitor');
+  const again = await inst.rt.createContainer({ podSandboxId, config: cfg });
+  await inst.rt.startContainer({ containerId: again.containerId });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
 });
