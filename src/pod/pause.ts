@@ -10,13 +10,25 @@ export function startPause(podDir: string, timeoutMs = 10_000): Promise<number> 
   const child = spawn(monitorPath(), ['pause', '--pod-dir', podDir], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(internal('pause process did not report within 10 s')), timeoutMs);
-    child.on('error', (e) => reject(internal(`cannot start the pause process: ${e.message}`)));
+    // Whatever happens, berthd's event loop must not wait on this child.
+    child.unref();
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      reject(internal('pause process did not report within 10 s'));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(internal(`cannot start the pause process: ${e.message}`));
+    });
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       if (!buf.includes('\n')) return;
       clearTimeout(timer);
-      child.unref();
+      child.stdout.destroy();
       try {
         const r = JSON.parse(buf.split('\n')[0]!) as { ok: boolean; pid?: number; error?: string };
         if (r.ok && r.pid) resolve(r.pid);
