@@ -1,6 +1,7 @@
 // Faults produced for real (a killed berth-monitor; the runtime dir lost as in a reboot):
 // berth must never be left in a state the kubelet cannot get out of through the CRI.
 import test from 'ava';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { processAlive } from '../../src/util/procfs.js';
 import { busybox, containerConfig, type Instance, podConfig, repoRoot, startInstance, sweep } from '../helpers/instance.js';
 
 let inst: Instance;
-const hangMarker = path.join(os.tmpdir(), `berth-hang-${process.pid}.pid`);
+// Unique per run (PIDs wrap): a stale marker would make the test runtime not hang.
+const hangMarker = path.join(os.tmpdir(), `berth-hang-${randomBytes(6).toString('hex')}.pid`);
 test.before(async () => {
   inst = await startInstance({
     toml: [
@@ -100,7 +102,7 @@ test.serial('a CreateContainer cut short by kill -9 (in a hanging test runtime) 
   t.true(existsSync(hangMarker), 'the runtime create is hanging');
   await inst.restart(true);
   t.true((await pending) instanceof Error);
-  t.regex(inst.log(), /undid a CreateContainer interrupted by a crash/);
+  t.regex(inst.log(), /undid a CreateContainer interrupted by a crash/, inst.log().split('\n').slice(-15).join('\n'));
   t.deepEqual((await inst.rt.listContainers({})).containers, []);
   t.false(processAlive(Number(readFileSync(hangMarker, 'utf8'))), 'the hanging create was ended with its monitor');
   const again = await inst.rt.createContainer({ podSandboxId, config: cfg });
