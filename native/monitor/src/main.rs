@@ -243,6 +243,12 @@ fn pause() -> i32 {
             0
         }
         Ok(nix::unistd::ForkResult::Child) => {
+            // Let go of berthd's report pipe and the rest of the caller's stdio.
+            if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+                for fd in 0..3 {
+                    let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+                }
+            }
             extern "C" fn quit(_: libc::c_int) {
                 unsafe { libc::_exit(0) };
             }
