@@ -3,7 +3,7 @@
 // in berthd imports native code directly.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Binding from '../../native/binding/index.js';
 
 /** The package root: the nearest ancestor holding native/binding. */
@@ -19,7 +19,7 @@ function packageRoot(): string {
 
 export const root = packageRoot();
 // The generated loader is ESM; import it by absolute URL so dist/ and src/ both work.
-export const native: typeof Binding = await import(new URL(`file://${path.join(root, 'native', 'binding', 'index.js')}`).href);
+export const native: typeof Binding = await import(pathToFileURL(path.join(root, 'native', 'binding', 'index.js')).href);
 
 const platformDir = `${process.platform}-${process.arch}-gnu`;
 

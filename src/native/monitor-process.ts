@@ -11,8 +11,8 @@ export interface MonitorReport {
   monitorPid: number;
 }
 
-export function spawnMonitor(args: string[], o: { what: string; timeoutMs: number; stderrFd?: number }): Promise<MonitorReport> {
-  const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'pipe', o.stderrFd ?? 'ignore'] });
+export function spawnMonitor(args: string[], o: { what: string; timeoutMs: number; stderrFd?: number; argv0?: string }): Promise<MonitorReport> {
+  const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'pipe', o.stderrFd ?? 'ignore'], ...(o.argv0 ? { argv0: o.argv0 } : {}) });
   // Whatever happens, berthd's event loop must not wait on this child.
   child.unref();
   const out = child.stdout!;

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawnMonitor } from '../native/monitor-process.js';
 
 export async function startPause(podDir: string, timeoutMs = 10_000): Promise<number> {
-  return (await spawnMonitor(['pause', '--pod-dir', podDir], { what: `pause process of ${podDir}`, timeoutMs })).pid;
+  // argv0 'berth-pause': what `ps` in the pod shows as PID 1, instead of a host path.
+  return (await spawnMonitor(['pause', '--pod-dir', podDir], { what: `pause process of ${podDir}`, timeoutMs, argv0: 'berth-pause' })).pid;
 }
 
 /** Kills the pause process if `pid` still is the one whose PID namespace is pinned at `pin`. */

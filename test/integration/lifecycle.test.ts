@@ -176,7 +176,7 @@ test.serial('containers of a PID-sharing pod (the default) share one namespace w
     ids.push(containerId);
   }
   const ps = Buffer.from((await inst.rt.execSync({ containerId: ids[1]!, cmd: ['ps', '-o', 'pid,args'], timeout: 10n })).stdout).toString();
-  t.regex(ps, /^\s*1 .*berth-monitor pause/m);
+  t.regex(ps, /^\s*1\s.*\bberth-pause pause --pod-dir /m);
   t.regex(ps, /sleep 1001/);
   t.regex(ps, /sleep 1002/);
   await inst.rt.stopPodSandbox({ podSandboxId });
