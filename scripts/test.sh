@@ -13,7 +13,9 @@ echo "== generated code is up to date" >&2
 bash scripts/gen-proto.sh
 git diff --exit-code -- src/gen native/binding/index.d.ts native/binding/index.js
 
-echo "== native unit tests" >&2
+echo "== native: format, lints, unit tests" >&2
+cargo fmt --all --check
+cargo clippy --release --workspace -q -- -D warnings
 cargo test --release --workspace -q >&2
 
 echo "== registry and test images" >&2

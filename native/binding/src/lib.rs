@@ -26,7 +26,11 @@ pub fn cgroup_info() -> Result<CgroupInfo> {
     Ok(CgroupInfo {
         mode: l.mode.as_str().to_string(),
         unified_controllers: l.unified_controllers.clone(),
-        mountpoints: l.hierarchies.iter().map(|h| h.mountpoint.display().to_string()).collect(),
+        mountpoints: l
+            .hierarchies
+            .iter()
+            .map(|h| h.mountpoint.display().to_string())
+            .collect(),
     })
 }
 
@@ -34,7 +38,11 @@ pub fn cgroup_info() -> Result<CgroupInfo> {
 #[napi]
 pub fn cgroup_create(path: String) -> Result<Vec<String>> {
     let l = cgroup::detect().map_err(err)?;
-    Ok(l.create(&path).map_err(err)?.iter().map(|p| p.display().to_string()).collect())
+    Ok(l.create(&path)
+        .map_err(err)?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect())
 }
 
 /// Removes a cgroup path and its children in every managed hierarchy (idempotent).
@@ -47,7 +55,11 @@ pub fn cgroup_remove(path: String) -> Result<()> {
 #[napi]
 pub fn cgroup_existing(path: String) -> Result<Vec<String>> {
     let l = cgroup::detect().map_err(err)?;
-    Ok(l.existing(&path).map_err(err)?.iter().map(|p| p.display().to_string()).collect())
+    Ok(l.existing(&path)
+        .map_err(err)?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect())
 }
 
 pub struct PinTask {
@@ -72,7 +84,11 @@ impl Task for PinTask {
 /// `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.
 #[napi(ts_return_type = "Promise<string[]>")]
 pub fn pin_namespaces(dir: String, kinds: Vec<String>, hostname: Option<String>) -> AsyncTask<PinTask> {
-    AsyncTask::new(PinTask { dir: dir.into(), kinds, hostname })
+    AsyncTask::new(PinTask {
+        dir: dir.into(),
+        kinds,
+        hostname,
+    })
 }
 
 /// Pins an existing namespace file (e.g. `/proc/<pid>/ns/pid`) at `target`.
@@ -108,7 +124,12 @@ impl Task for MountTask {
 /// Mounts an overlay at `target`; `lowers` top-most first.
 #[napi(ts_return_type = "Promise<void>")]
 pub fn mount_overlay(lowers: Vec<String>, upper: String, work: String, target: String) -> AsyncTask<MountTask> {
-    AsyncTask::new(MountTask { lowers, upper, work, target })
+    AsyncTask::new(MountTask {
+        lowers,
+        upper,
+        work,
+        target,
+    })
 }
 
 /// Lazily unmounts `target` (idempotent).
@@ -137,16 +158,39 @@ impl Task for ExtractTask {
     type Output = layer::Extracted;
     type JsValue = ExtractedLayer;
     fn compute(&mut self) -> Result<Self::Output> {
-        layer::extract(&self.blob, &self.dest, &self.layer, self.digest.as_deref(), self.diff_id.as_deref()).map_err(err)
+        layer::extract(
+            &self.blob,
+            &self.dest,
+            &self.layer,
+            self.digest.as_deref(),
+            self.diff_id.as_deref(),
+        )
+        .map_err(err)
     }
     fn resolve(&mut self, _env: Env, o: Self::Output) -> Result<Self::JsValue> {
-        Ok(ExtractedLayer { digest: o.digest, diff_id: o.diff_id, size: o.size as f64 })
+        Ok(ExtractedLayer {
+            digest: o.digest,
+            diff_id: o.diff_id,
+            size: o.size as f64,
+        })
     }
 }
 
 /// Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
 /// verifies the blob digest and diffID when given. `layer` names it in errors.
 #[napi(ts_return_type = "Promise<ExtractedLayer>")]
-pub fn extract_layer(blob: String, dest: String, layer: String, digest: Option<String>, diff_id: Option<String>) -> AsyncTask<ExtractTask> {
-    AsyncTask::new(ExtractTask { blob: blob.into(), dest: dest.into(), layer, digest, diff_id })
+pub fn extract_layer(
+    blob: String,
+    dest: String,
+    layer: String,
+    digest: Option<String>,
+    diff_id: Option<String>,
+) -> AsyncTask<ExtractTask> {
+    AsyncTask::new(ExtractTask {
+        blob: blob.into(),
+        dest: dest.into(),
+        layer,
+        digest,
+        diff_id,
+    })
 }

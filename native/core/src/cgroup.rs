@@ -10,7 +10,11 @@ pub enum CgroupError {
     #[error("cgroup path {0:?} must be absolute and free of '..'")]
     BadPath(String),
     #[error("{op} {path}: {source}")]
-    Io { op: &'static str, path: String, source: std::io::Error },
+    Io {
+        op: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
     #[error("no cgroup hierarchy is mounted")]
     NoHierarchy,
 }
@@ -53,7 +57,9 @@ pub struct Layout {
 pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
         let pre: Vec<&str> = pre.split(' ').collect();
         let post: Vec<&str> = post.split(' ').collect();
         if pre.len() < 5 || post.len() < 3 || pre[3] != "/" {
@@ -61,16 +67,38 @@ pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
         }
         let mountpoint = PathBuf::from(pre[4]);
         match post[0] {
-            "cgroup2" => out.push(Hierarchy { controllers: vec![], mountpoint, v2: true }),
+            "cgroup2" => out.push(Hierarchy {
+                controllers: vec![],
+                mountpoint,
+                v2: true,
+            }),
             "cgroup" => {
-                let known = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
-                    "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
+                let known = [
+                    "cpu",
+                    "cpuacct",
+                    "cpuset",
+                    "memory",
+                    "devices",
+                    "freezer",
+                    "blkio",
+                    "pids",
+                    "hugetlb",
+                    "net_cls",
+                    "net_prio",
+                    "perf_event",
+                    "rdma",
+                    "misc",
+                ];
                 let controllers = post[2]
                     .split(',')
                     .filter(|o| known.contains(o) || o.starts_with("name="))
                     .map(str::to_string)
                     .collect();
-                out.push(Hierarchy { controllers, mountpoint, v2: false })
+                out.push(Hierarchy {
+                    controllers,
+                    mountpoint,
+                    v2: false,
+                })
             }
             _ => {}
         }
@@ -92,12 +120,19 @@ pub fn layout_from(mountinfo: &str, read_controllers: impl Fn(&Path) -> Option<S
         .and_then(|h| read_controllers(&h.mountpoint.join("cgroup.controllers")))
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
-    Ok(Layout { mode, hierarchies, unified_controllers })
+    Ok(Layout {
+        mode,
+        hierarchies,
+        unified_controllers,
+    })
 }
 
 pub fn detect() -> Result<Layout, CgroupError> {
-    let text = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|source| CgroupError::Io { op: "read", path: "/proc/self/mountinfo".into(), source })?;
+    let text = fs::read_to_string("/proc/self/mountinfo").map_err(|source| CgroupError::Io {
+        op: "read",
+        path: "/proc/self/mountinfo".into(),
+        source,
+    })?;
     layout_from(&text, |p| fs::read_to_string(p).ok())
 }
 
@@ -131,7 +166,11 @@ impl Layout {
                 }
                 if let Err(source) = fs::create_dir(&dir) {
                     let _ = self.undo(&made);
-                    return Err(CgroupError::Io { op: "mkdir", path: dir.display().to_string(), source });
+                    return Err(CgroupError::Io {
+                        op: "mkdir",
+                        path: dir.display().to_string(),
+                        source,
+                    });
                 }
                 made.push(dir.clone());
                 if h.controllers.iter().any(|c| c == "cpuset") {
@@ -173,12 +212,18 @@ impl Layout {
     /// Directories of `path` that exist in any managed hierarchy (for leak checks).
     pub fn existing(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
         let rel = rel_path(path)?;
-        Ok(self.managed().map(|h| h.mountpoint.join(rel)).filter(|p| p.exists()).collect())
+        Ok(self
+            .managed()
+            .map(|h| h.mountpoint.join(rel))
+            .filter(|p| p.exists())
+            .collect())
     }
 }
 
 fn enable_subtree(dir: &Path) {
-    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else { return };
+    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else {
+        return;
+    };
     let want: Vec<String> = avail.split_whitespace().map(|c| format!("+{c}")).collect();
     let _ = fs::write(dir.join("cgroup.subtree_control"), want.join(" "));
 }
@@ -187,7 +232,13 @@ fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(CgroupError::Io { op: "readdir", path: dir.display().to_string(), source }),
+        Err(source) => {
+            return Err(CgroupError::Io {
+                op: "readdir",
+                path: dir.display().to_string(),
+                source,
+            })
+        }
     };
     for e in entries.flatten() {
         if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -204,10 +255,20 @@ fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
                 last = Some(e);
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(source) => return Err(CgroupError::Io { op: "rmdir", path: dir.display().to_string(), source }),
+            Err(source) => {
+                return Err(CgroupError::Io {
+                    op: "rmdir",
+                    path: dir.display().to_string(),
+                    source,
+                })
+            }
         }
     }
-    Err(CgroupError::Io { op: "rmdir", path: dir.display().to_string(), source: last.unwrap() })
+    Err(CgroupError::Io {
+        op: "rmdir",
+        path: dir.display().to_string(),
+        source: last.unwrap(),
+    })
 }
 
 #[cfg(test)]
@@ -240,12 +301,19 @@ mod tests {
         fs::write(root.path().join("cgroup.controllers"), "cpu memory").unwrap();
         let l = Layout {
             mode: Mode::Unified,
-            hierarchies: vec![Hierarchy { controllers: vec![], mountpoint: root.path().into(), v2: true }],
+            hierarchies: vec![Hierarchy {
+                controllers: vec![],
+                mountpoint: root.path().into(),
+                v2: true,
+            }],
             unified_controllers: vec![],
         };
         let made = l.create("/berth/pod-a").unwrap();
         assert_eq!(made.len(), 2);
-        assert_eq!(fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(), "+cpu +memory");
+        assert_eq!(
+            fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
+            "+cpu +memory"
+        );
         fs::create_dir(root.path().join("berth/pod-a/ctr")).unwrap();
         l.remove("/berth/pod-a").unwrap();
         assert!(!root.path().join("berth/pod-a").exists());

@@ -54,7 +54,9 @@ mod tests {
 
     #[test]
     fn timestamp_is_rfc3339_nano_utc() {
-        let t = DateTime::parse_from_rfc3339("2026-12-02T05:46:00.000000123Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-12-02T05:46:00.000000123Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(timestamp(t), "2026-12-02T05:46:00.000000123Z");
     }
 
@@ -62,7 +64,10 @@ mod tests {
     fn full_partial_and_long_lines() {
         let mut out = Vec::new();
         format_chunk(&mut out, "T", Stream::Stdout, b"one\ntwo\nthr");
-        assert_eq!(String::from_utf8(out).unwrap(), "T stdout F one\nT stdout F two\nT stdout P thr\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "T stdout F one\nT stdout F two\nT stdout P thr\n"
+        );
         let mut out = Vec::new();
         format_chunk(&mut out, "T", Stream::Stderr, b"\n");
         assert_eq!(out, b"T stderr F \n");

@@ -14,11 +14,21 @@ use std::rc::Rc;
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
     #[error("layer {layer}: {op} {path}: {source}")]
-    Io { layer: String, op: &'static str, path: String, source: io::Error },
+    Io {
+        layer: String,
+        op: &'static str,
+        path: String,
+        source: io::Error,
+    },
     #[error("layer {layer}: entry {entry:?} escapes the layer root")]
     Escape { layer: String, entry: String },
     #[error("layer {layer}: {kind} digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch { layer: String, kind: &'static str, expected: String, actual: String },
+    DigestMismatch {
+        layer: String,
+        kind: &'static str,
+        expected: String,
+        actual: String,
+    },
     #[error("layer {layer}: zstd-compressed layers are not supported yet")]
     Zstd { layer: String },
 }
@@ -66,25 +76,47 @@ pub fn safe_relative(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-pub fn extract(blob: &Path, dest: &Path, layer: &str, want_digest: Option<&str>, want_diff_id: Option<&str>) -> Result<Extracted, LayerError> {
+pub fn extract(
+    blob: &Path,
+    dest: &Path,
+    layer: &str,
+    want_digest: Option<&str>,
+    want_diff_id: Option<&str>,
+) -> Result<Extracted, LayerError> {
     let io_err = |op: &'static str, path: &Path| {
         let layer = layer.to_string();
         let path = path.display().to_string();
-        move |source| LayerError::Io { layer, op, path, source }
+        move |source| LayerError::Io {
+            layer,
+            op,
+            path,
+            source,
+        }
     };
     let file = fs::File::open(blob).map_err(io_err("open", blob))?;
     let outer = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let mut buffered = BufReader::with_capacity(256 * 1024, Hashing { inner: file, state: outer.clone() });
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Hashing {
+            inner: file,
+            state: outer.clone(),
+        },
+    );
     let magic = buffered.fill_buf().map_err(io_err("read", blob))?.to_vec();
     let decoded: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(MultiGzDecoder::new(buffered))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(LayerError::Zstd { layer: layer.to_string() });
+        return Err(LayerError::Zstd {
+            layer: layer.to_string(),
+        });
     } else {
         Box::new(buffered)
     };
     let inner = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let mut archive = tar::Archive::new(Hashing { inner: decoded, state: inner.clone() });
+    let mut archive = tar::Archive::new(Hashing {
+        inner: decoded,
+        state: inner.clone(),
+    });
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(true);
     archive.set_preserve_mtime(true);
@@ -95,7 +127,10 @@ pub fn extract(blob: &Path, dest: &Path, layer: &str, want_digest: Option<&str>,
     for entry in archive.entries().map_err(io_err("read tar", blob))? {
         let mut entry = entry.map_err(io_err("read tar entry", blob))?;
         let raw = entry.path().map_err(io_err("entry path", blob))?.into_owned();
-        let rel = safe_relative(&raw).ok_or_else(|| LayerError::Escape { layer: layer.into(), entry: raw.display().to_string() })?;
+        let rel = safe_relative(&raw).ok_or_else(|| LayerError::Escape {
+            layer: layer.into(),
+            entry: raw.display().to_string(),
+        })?;
         let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if let Some(hidden) = name.strip_prefix(".wh.") {
             let parent = dest.join(rel.parent().unwrap_or(Path::new("")));
@@ -105,15 +140,23 @@ pub fn extract(blob: &Path, dest: &Path, layer: &str, want_digest: Option<&str>,
             } else {
                 let target = parent.join(hidden);
                 let _ = fs::remove_file(&target);
-                nix::sys::stat::mknod(&target, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0)
-                    .map_err(|e| io_err("mknod whiteout", &target)(io::Error::from(e)))?;
+                nix::sys::stat::mknod(
+                    &target,
+                    nix::sys::stat::SFlag::S_IFCHR,
+                    nix::sys::stat::Mode::empty(),
+                    0,
+                )
+                .map_err(|e| io_err("mknod whiteout", &target)(io::Error::from(e)))?;
             }
             continue;
         }
         // unpack_in refuses entries (and hard links) that would land outside `dest`.
         let inside = entry.unpack_in(dest).map_err(io_err("unpack", &dest.join(&rel)))?;
         if !inside {
-            return Err(LayerError::Escape { layer: layer.into(), entry: raw.display().to_string() });
+            return Err(LayerError::Escape {
+                layer: layer.into(),
+                entry: raw.display().to_string(),
+            });
         }
     }
     // Drain trailing padding so the digests cover the whole blob.
@@ -124,12 +167,22 @@ pub fn extract(blob: &Path, dest: &Path, layer: &str, want_digest: Option<&str>,
     let (digest, size) = finish(&outer);
     if let Some(w) = want_digest {
         if w != digest {
-            return Err(LayerError::DigestMismatch { layer: layer.into(), kind: "blob", expected: w.into(), actual: digest });
+            return Err(LayerError::DigestMismatch {
+                layer: layer.into(),
+                kind: "blob",
+                expected: w.into(),
+                actual: digest,
+            });
         }
     }
     if let Some(w) = want_diff_id {
         if w != diff_id {
-            return Err(LayerError::DigestMismatch { layer: layer.into(), kind: "diffID", expected: w.into(), actual: diff_id });
+            return Err(LayerError::DigestMismatch {
+                layer: layer.into(),
+                kind: "diffID",
+                expected: w.into(),
+                actual: diff_id,
+            });
         }
     }
     Ok(Extracted { digest, diff_id, size })
@@ -176,12 +229,24 @@ mod tests {
         let blob = gz(&tarball);
         fs::write(t.path().join("blob"), &blob).unwrap();
         let dest = t.path().join("diff");
-        let r = extract(&t.path().join("blob"), &dest, "l1", Some(&sha(&blob)), Some(&sha(&tarball))).unwrap();
+        let r = extract(
+            &t.path().join("blob"),
+            &dest,
+            "l1",
+            Some(&sha(&blob)),
+            Some(&sha(&tarball)),
+        )
+        .unwrap();
         assert_eq!(r.diff_id, sha(&tarball));
         assert_eq!(fs::read(dest.join("etc/hello")).unwrap(), b"hi\n");
         let wh = fs::symlink_metadata(dest.join("etc/gone")).unwrap();
         assert!(wh.file_type().is_char_device());
-        assert_eq!(xattr::get(dest.join("var"), "trusted.overlay.opaque").unwrap().as_deref(), Some(&b"y"[..]));
+        assert_eq!(
+            xattr::get(dest.join("var"), "trusted.overlay.opaque")
+                .unwrap()
+                .as_deref(),
+            Some(&b"y"[..])
+        );
     }
 
     #[test]
@@ -189,13 +254,23 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let tarball = tar_with(&[("a", b"x")]);
         fs::write(t.path().join("blob"), &tarball).unwrap();
-        let e = extract(&t.path().join("blob"), &t.path().join("d"), "l2", Some("sha256:00"), None).unwrap_err();
+        let e = extract(
+            &t.path().join("blob"),
+            &t.path().join("d"),
+            "l2",
+            Some("sha256:00"),
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(e, LayerError::DigestMismatch { kind: "blob", .. }));
 
         let evil = tar_with(&[("../evil", b"x")]);
         fs::write(t.path().join("evil.tar"), &evil).unwrap();
         let e = extract(&t.path().join("evil.tar"), &t.path().join("d2"), "l3", None, None).unwrap_err();
         assert!(matches!(e, LayerError::Escape { .. }));
-        assert!(!t.path().join("evil").exists(), "nothing was written outside the layer dir");
+        assert!(
+            !t.path().join("evil").exists(),
+            "nothing was written outside the layer dir"
+        );
     }
 }

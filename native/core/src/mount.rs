@@ -11,7 +11,11 @@ pub enum MountError {
     #[error("path {0:?} contains a character overlay options cannot carry (',' or ':')")]
     BadPath(String),
     #[error("{op} {target}: {source}")]
-    Sys { op: &'static str, target: String, source: nix::Error },
+    Sys {
+        op: &'static str,
+        target: String,
+        source: nix::Error,
+    },
 }
 
 fn check(p: &str) -> Result<(), MountError> {
@@ -29,23 +33,45 @@ pub fn overlay_options(lowers: &[String], upper: &str, work: &str) -> Result<Str
     for p in lowers.iter().chain([upper.to_string(), work.to_string()].iter()) {
         check(p)?;
     }
-    Ok(format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), upper, work))
+    Ok(format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        upper,
+        work
+    ))
 }
 
 pub fn mount_overlay(lowers: &[String], upper: &str, work: &str, target: &str) -> Result<(), MountError> {
     let opts = overlay_options(lowers, upper, work)?;
     if opts.len() >= 4096 {
-        return Err(MountError::OptionsTooLong { target: target.to_string(), len: opts.len() });
+        return Err(MountError::OptionsTooLong {
+            target: target.to_string(),
+            len: opts.len(),
+        });
     }
-    mount(Some("overlay"), Path::new(target), Some("overlay"), MsFlags::empty(), Some(opts.as_str()))
-        .map_err(|source| MountError::Sys { op: "mount overlay", target: target.to_string(), source })
+    mount(
+        Some("overlay"),
+        Path::new(target),
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(opts.as_str()),
+    )
+    .map_err(|source| MountError::Sys {
+        op: "mount overlay",
+        target: target.to_string(),
+        source,
+    })
 }
 
 /// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
 pub fn unmount(target: &str) -> Result<(), MountError> {
     match umount2(Path::new(target), MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
-        Err(source) => Err(MountError::Sys { op: "umount", target: target.to_string(), source }),
+        Err(source) => Err(MountError::Sys {
+            op: "umount",
+            target: target.to_string(),
+            source,
+        }),
     }
 }
 
@@ -57,6 +83,9 @@ mod tests {
         let o = overlay_options(&["/l/b".into(), "/l/a".into()], "/u", "/w").unwrap();
         assert_eq!(o, "lowerdir=/l/b:/l/a,upperdir=/u,workdir=/w");
         assert!(matches!(overlay_options(&[], "/u", "/w"), Err(MountError::NoLowerDirs)));
-        assert!(matches!(overlay_options(&["/a,b".into()], "/u", "/w"), Err(MountError::BadPath(_))));
+        assert!(matches!(
+            overlay_options(&["/a,b".into()], "/u", "/w"),
+            Err(MountError::BadPath(_))
+        ));
     }
 }

@@ -15,9 +15,17 @@ pub enum NsError {
     #[error("unknown namespace kind {0:?} (want net, ipc or uts)")]
     UnknownKind(String),
     #[error("{op} {path}: {source}")]
-    Sys { op: &'static str, path: String, source: nix::Error },
+    Sys {
+        op: &'static str,
+        path: String,
+        source: nix::Error,
+    },
     #[error("{op} {path}: {source}")]
-    Io { op: &'static str, path: String, source: std::io::Error },
+    Io {
+        op: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
     #[error("namespace thread panicked")]
     ThreadPanicked,
 }
@@ -38,14 +46,26 @@ pub fn pin_namespaces(dir: &Path, kinds: &[String], hostname: Option<String>) ->
     for k in kinds {
         flags |= flag_for(k)?;
     }
-    fs::create_dir_all(dir).map_err(|source| NsError::Io { op: "mkdir", path: dir.display().to_string(), source })?;
+    fs::create_dir_all(dir).map_err(|source| NsError::Io {
+        op: "mkdir",
+        path: dir.display().to_string(),
+        source,
+    })?;
     let dir = dir.to_path_buf();
     let kinds = kinds.to_vec();
     // The thread dies with its namespaces; only the bind mounts keep them.
     std::thread::spawn(move || -> Result<Vec<PathBuf>, NsError> {
-        unshare(flags).map_err(|source| NsError::Sys { op: "unshare", path: dir.display().to_string(), source })?;
+        unshare(flags).map_err(|source| NsError::Sys {
+            op: "unshare",
+            path: dir.display().to_string(),
+            source,
+        })?;
         if let Some(h) = hostname.filter(|_| flags.contains(CloneFlags::CLONE_NEWUTS)) {
-            nix::unistd::sethostname(&h).map_err(|source| NsError::Sys { op: "sethostname", path: h.clone(), source })?;
+            nix::unistd::sethostname(&h).map_err(|source| NsError::Sys {
+                op: "sethostname",
+                path: h.clone(),
+                source,
+            })?;
         }
         let mut pinned = Vec::new();
         for k in &kinds {
@@ -67,21 +87,43 @@ pub fn pin_namespaces(dir: &Path, kinds: &[String], hostname: Option<String>) ->
 
 fn pin_one(dir: &Path, kind: &str) -> Result<PathBuf, NsError> {
     let target = dir.join(kind);
-    fs::File::create(&target).map_err(|source| NsError::Io { op: "create", path: target.display().to_string(), source })?;
+    fs::File::create(&target).map_err(|source| NsError::Io {
+        op: "create",
+        path: target.display().to_string(),
+        source,
+    })?;
     let src = format!("/proc/thread-self/ns/{kind}");
-    if let Err(source) = mount(Some(src.as_str()), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
+    if let Err(source) = mount(
+        Some(src.as_str()),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
         let _ = fs::remove_file(&target);
-        return Err(NsError::Sys { op: "bind-mount", path: target.display().to_string(), source });
+        return Err(NsError::Sys {
+            op: "bind-mount",
+            path: target.display().to_string(),
+            source,
+        });
     }
     Ok(target)
 }
 
 /// Pins an existing namespace (e.g. `/proc/<pause>/ns/pid`) at `target`.
 pub fn pin_existing(src: &Path, target: &Path) -> Result<(), NsError> {
-    fs::File::create(target).map_err(|source| NsError::Io { op: "create", path: target.display().to_string(), source })?;
+    fs::File::create(target).map_err(|source| NsError::Io {
+        op: "create",
+        path: target.display().to_string(),
+        source,
+    })?;
     if let Err(source) = mount(Some(src), target, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
         let _ = fs::remove_file(target);
-        return Err(NsError::Sys { op: "bind-mount", path: target.display().to_string(), source });
+        return Err(NsError::Sys {
+            op: "bind-mount",
+            path: target.display().to_string(),
+            source,
+        });
     }
     Ok(())
 }
@@ -90,12 +132,22 @@ pub fn pin_existing(src: &Path, target: &Path) -> Result<(), NsError> {
 pub fn unpin(path: &Path) -> Result<(), NsError> {
     match umount2(path, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
-        Err(source) => return Err(NsError::Sys { op: "umount", path: path.display().to_string(), source }),
+        Err(source) => {
+            return Err(NsError::Sys {
+                op: "umount",
+                path: path.display().to_string(),
+                source,
+            })
+        }
     }
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(NsError::Io { op: "unlink", path: path.display().to_string(), source }),
+        Err(source) => Err(NsError::Io {
+            op: "unlink",
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
@@ -122,6 +174,9 @@ mod tests {
             assert!(!p.exists());
             unpin(p).unwrap(); // idempotent
         }
-        assert!(matches!(pin_namespaces(dir.path(), &["pid".into()], None), Err(NsError::UnknownKind(_))));
+        assert!(matches!(
+            pin_namespaces(dir.path(), &["pid".into()], None),
+            Err(NsError::UnknownKind(_))
+        ));
     }
 }

@@ -55,7 +55,11 @@ fn runtime_errors(path: &str) -> String {
         .filter(|v| v["level"] == "error")
         .filter_map(|v| v["msg"].as_str().map(str::to_string))
         .collect();
-    if msgs.is_empty() { text.trim().chars().take(2000).collect() } else { msgs.join("; ") }
+    if msgs.is_empty() {
+        text.trim().chars().take(2000).collect()
+    } else {
+        msgs.join("; ")
+    }
 }
 
 /// One output pipe of the container, formatted into CRI log records as it arrives.
@@ -104,7 +108,8 @@ fn write_atomic(path: &str, data: &[u8]) -> std::io::Result<()> {
 fn run(flags: HashMap<String, String>) -> i32 {
     let get = |k: &str| flags.get(k).cloned().unwrap_or_else(|| usage());
     let (runtime, root, id, bundle) = (get("runtime"), get("root"), get("id"), get("bundle"));
-    let (log_path, exit_file, pid_file, runtime_log) = (get("log"), get("exit-file"), get("pid-file"), get("runtime-log"));
+    let (log_path, exit_file, pid_file, runtime_log) =
+        (get("log"), get("exit-file"), get("pid-file"), get("runtime-log"));
 
     // Orphaned container processes (runc create exits) are reparented to us.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
@@ -129,7 +134,20 @@ fn run(flags: HashMap<String, String>) -> i32 {
         }
     };
     let status = Command::new(&runtime)
-        .args(["--root", &root, "--log", &runtime_log, "--log-format", "json", "create", "--bundle", &bundle, "--pid-file", &pid_file, &id])
+        .args([
+            "--root",
+            &root,
+            "--log",
+            &runtime_log,
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            &bundle,
+            "--pid-file",
+            &pid_file,
+            &id,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w))
@@ -137,7 +155,9 @@ fn run(flags: HashMap<String, String>) -> i32 {
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => {
-            report(serde_json::json!({"ok": false, "error": format!("{runtime} create exited with {s}: {}", runtime_errors(&runtime_log))}));
+            report(
+                serde_json::json!({"ok": false, "error": format!("{runtime} create exited with {s}: {}", runtime_errors(&runtime_log))}),
+            );
             return 1;
         }
         Err(e) => {
@@ -166,7 +186,16 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
-    let mut pipes = [Pipe { file: Some(File::from(out_r)), stream: Stream::Stdout }, Pipe { file: Some(File::from(err_r)), stream: Stream::Stderr }];
+    let mut pipes = [
+        Pipe {
+            file: Some(File::from(out_r)),
+            stream: Stream::Stdout,
+        },
+        Pipe {
+            file: Some(File::from(err_r)),
+            stream: Stream::Stderr,
+        },
+    ];
     let mut buf = vec![0u8; 16 * 1024];
     let mut out = Vec::with_capacity(16 * 1024 + 256);
     let mut exit_code = reap(pid);
@@ -180,12 +209,19 @@ fn run(flags: HashMap<String, String>) -> i32 {
                 break;
             }
         }
-        let (a, b) = (pipes[0].file.as_ref().map(|f| f.as_fd()), pipes[1].file.as_ref().map(|f| f.as_fd()));
+        let (a, b) = (
+            pipes[0].file.as_ref().map(|f| f.as_fd()),
+            pipes[1].file.as_ref().map(|f| f.as_fd()),
+        );
         let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
         for f in [a, b].into_iter().flatten() {
             fds.push(PollFd::new(f, PollFlags::POLLIN));
         }
-        let timeout = if exit_code.is_some() { PollTimeout::from(100u16) } else { PollTimeout::NONE };
+        let timeout = if exit_code.is_some() {
+            PollTimeout::from(100u16)
+        } else {
+            PollTimeout::NONE
+        };
         match poll(&mut fds, timeout) {
             Ok(_) => {}
             Err(nix::Error::EINTR) => continue,
