@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf src/gen
-npx buf generate
+npx buf generate proto --template proto/buf.gen.yaml
