@@ -2,6 +2,7 @@
 // and reading its one-line JSON report: {"ok":true,"pid":N} or {"ok":false,"error":"..."}.
 import { spawn } from 'node:child_process';
 import { internal } from '../errors.js';
+import { runtimeError } from '../oci/runtime-errors.js';
 import { monitorPath } from './index.js';
 
 export interface MonitorReport {
@@ -43,7 +44,7 @@ export function spawnMonitor(args: string[], o: { what: string; timeoutMs: numbe
       try {
         const r = JSON.parse(buf.slice(0, nl)) as { ok: boolean; pid?: number; error?: string };
         if (r.ok && r.pid) finish(undefined, { pid: r.pid, monitorPid: child.pid! });
-        else finish(internal(`${o.what}: ${r.error ?? 'failed'}`));
+        else finish(runtimeError(`${o.what}: ${r.error ?? 'failed'}`));
       } catch (e) {
         finish(internal(`${o.what}: bad report ${JSON.stringify(buf.slice(0, nl))}: ${(e as Error).message}`));
       }

@@ -147,3 +147,15 @@ test.serial('concurrent Stop/Remove of the same container and pod all succeed, o
   t.deepEqual((await inst.rt.listPodSandbox({})).items.filter((p) => p.id === podSandboxId), []);
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('a command that does not exist in the image is INVALID_ARGUMENT with the runtime\'s reason, and rolled back', async (t) => {
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('nocmd') });
+  for (const cmd of ['/no/such/binary', 'no-such-command-in-path']) {
+    await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig(`c-${cmd.length}`, busybox, [cmd]) }), {
+      message: /^3 INVALID_ARGUMENT: .*(no such file or directory|not found)/,
+    });
+  }
+  t.deepEqual((await inst.rt.listContainers({ filter: { podSandboxId } })).containers, []);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
