@@ -33,6 +33,7 @@ export interface ContainerRecord extends Stored {
   message?: string;
 }
 
+/** Unique per pod (a pod's key is part of it); JSON, so no two names can alias. */
 export function containerNameKey(name: string, attempt: number, podNameKey: string): string {
-  return `${name}_${attempt}_${podNameKey}`;
+  return JSON.stringify([name, attempt, podNameKey]);
 }

@@ -26,7 +26,8 @@ export interface PodRecord extends Stored {
   hostNetwork: boolean;
 }
 
+/** The CRI name key; JSON, so names containing the separator cannot alias each other. */
 export function podNameKey(c: PodSandboxConfig): string {
   const m = c.metadata!;
-  return `${m.name}_${m.namespace}_${m.uid}_${m.attempt}`;
+  return JSON.stringify([m.name, m.namespace, m.uid, m.attempt]);
 }

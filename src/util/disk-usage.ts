@@ -28,3 +28,18 @@ export async function diskUsage(dir: string): Promise<{ bytes: number; inodes: n
   await walk(dir);
   return { bytes, inodes };
 }
+
+const cache = new Map<string, { at: number; value: Promise<{ bytes: number; inodes: number }> }>();
+
+/**
+ * diskUsage, remembered for `ttlMs`: the kubelet asks for ImageFsInfo every few seconds,
+ * and walking a large layer store each time would cost more than the answer is worth.
+ */
+export function diskUsageCached(dir: string, ttlMs = 10_000): Promise<{ bytes: number; inodes: number }> {
+  const hit = cache.get(dir);
+  if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+  const value = diskUsage(dir);
+  cache.set(dir, { at: Date.now(), value });
+  value.catch(() => cache.delete(dir));
+  return value;
+}

@@ -61,6 +61,11 @@ test.serial('a duplicate pod or container name is ALREADY_EXISTS, never two obje
   await inst.rt.createContainer({ podSandboxId, config: cfg });
   await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: cfg }), { message: /ALREADY_EXISTS/ });
   t.is((await inst.rt.listContainers({ filter: { podSandboxId } })).containers.length, 1);
+  // Names that would collide if joined with a separator are still two names.
+  const a = await inst.rt.runPodSandbox({ config: { ...podCfg, metadata: { ...podCfg.metadata, name: 'x_y', namespace: 'z' } } });
+  const b = await inst.rt.runPodSandbox({ config: { ...podCfg, metadata: { ...podCfg.metadata, name: 'x', namespace: 'y_z' } } });
+  await inst.rt.removePodSandbox({ podSandboxId: a.podSandboxId });
+  await inst.rt.removePodSandbox({ podSandboxId: b.podSandboxId });
   await inst.rt.removePodSandbox({ podSandboxId });
   // Once removed, the names are free again.
   const again = await inst.rt.runPodSandbox({ config: podCfg });
