@@ -31,6 +31,8 @@ export interface Instance {
   img: Promisified<ImageServiceClient>;
   proc: ChildProcess;
   log: () => string;
+  /** Resolves once berthd's log (written asynchronously by pino) has a line matching `re`. */
+  waitForLog(re: RegExp, ms?: number): Promise<string>;
   stop(): Promise<number | null>;
   /** Stops berthd (SIGTERM, or SIGKILL when `kill`) and starts it again on the same dirs. */
   restart(kill?: boolean): Promise<void>;
@@ -113,6 +115,14 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   const inst: Instance = {
     dir, socket, runtimeDir, root, logDir, cgroupRoot, bridge, ipamDir, network, rt, img, proc,
     log: () => stderr,
+    async waitForLog(re, ms = 5000) {
+      const until = Date.now() + ms;
+      while (!re.test(stderr)) {
+        if (Date.now() > until) throw new Error(`berthd never logged ${re}; last lines:\n${stderr.split('\n').slice(-15).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return stderr;
+    },
     stop: () => stopProc(inst.proc),
     async restart(kill = false) {
       inst.rt.close();
