@@ -64,6 +64,17 @@ export async function waitForSocket(file: string, proc: ChildProcess, ms = 20_00
   }
 }
 
+/** A random 10.200-249.x.0/24 that no route on this host uses yet (instances run side by side). */
+function freeSubnet(): string {
+  const routes = readFileSync('/proc/net/route', 'utf8');
+  for (;;) {
+    const [a, b] = [200 + Math.floor(Math.random() * 50), Math.floor(Math.random() * 256)];
+    // /proc/net/route holds destinations as little-endian hex: 10.a.b.0 → 00 b a 0A.
+    const hex = [0, b, a, 10].map((x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
+    if (!routes.includes(`\t${hex}\t`)) return `10.${a}.${b}.0/24`;
+  }
+}
+
 export async function startInstance(opts: InstanceOptions = {}): Promise<Instance> {
   const tag = randomBytes(3).toString('hex');
   const dir = path.join(os.tmpdir(), `berth-it-${tag}`);
@@ -71,7 +82,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   for (const d of [runtimeDir, root, logDir, confDir, ipamDir]) mkdirSync(d, { recursive: true });
   const bridge = `bt${tag}`;
   const network = `berth-it-${tag}`;
-  const subnet = `10.${200 + (parseInt(tag.slice(0, 2), 16) % 50)}.${parseInt(tag.slice(2, 4), 16)}.0/24`;
+  const subnet = freeSubnet();
   writeFileSync(
     path.join(confDir, '10-test.conflist'),
     JSON.stringify({
