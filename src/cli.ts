@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // berthd entry point: flags/config → daemon; SIGTERM/SIGINT stop it cleanly.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig, usage } from './config/config.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
@@ -8,6 +10,12 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (argv.includes('--version')) {
+    const { root } = await import('./native/index.js');
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`berthd ${pkg.version} (CRI runtime.v1)\n`);
     return;
   }
   const cfg = loadConfig(argv);

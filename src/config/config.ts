@@ -59,7 +59,7 @@ const flagNames: Record<string, keyof Config> = {
   '--registries-conf': 'registriesConf',
 };
 
-export const usage = `usage: berthd [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
+export const usage = `usage: berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
        [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]`;

@@ -50,7 +50,7 @@ const ipForward = '/proc/sys/net/ipv4/ip_forward';
 
 export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js'), ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
 }

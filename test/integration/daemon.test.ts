@@ -95,3 +95,14 @@ test.serial('after SIGTERM with no pods left, the cgroup root is gone', async (t
   t.deepEqual(cgroupRootLeft(inst), []);
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('--version prints the version; an unknown flag exits 1 with the usage', async (t) => {
+  const v = spawnBerthd(['--version']);
+  let out = '';
+  v.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  t.is((await exitOf(v)).code, 0);
+  const bad = await exitOf(spawnBerthd(['--bogus', 'x']));
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /unknown flag --bogus[\s\S]*usage: berthd/);
+  t.regex(out, /^berthd \d+\.\d+\.\d+/);
+});
