@@ -2,7 +2,10 @@
 // and teardown on real parts, plus the memory a running pod costs (monitor PSS).
 // Needs root and the local registry with the test images (scripts/bench.sh starts them).
 // Prints figures; asserts nothing about speed.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { busybox, containerConfig, podConfig, startInstance } from '../test/helpers/instance.js';
 
 const N = Number(process.env.BENCH_N ?? 20);
@@ -15,7 +18,35 @@ const pss = (pid: number) => {
   }
 };
 
+/** The floor under berth's numbers: bare `runc run` of a static busybox, no CRI at all. */
+function bareRuncRun(n: number): number[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
+  try {
+    mkdirSync(path.join(dir, 'rootfs', 'proc'), { recursive: true });
+    mkdirSync(path.join(dir, 'rootfs', 'dev'));
+    copyFileSync('/bin/busybox', path.join(dir, 'rootfs', 'busybox'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { args: ['/busybox', 'true'], cwd: '/', user: { uid: 0, gid: 0 } },
+      root: { path: 'rootfs' },
+      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
+    }));
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      execFileSync('runc', ['--root', path.join(dir, 'state'), 'run', '--bundle', dir, `bench-${i}`], { stdio: 'ignore' });
+      out.push(performance.now() - t0);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  const bare = bareRuncRun(N);
+  console.log(`reference: bare \`runc run\` (no CRI, no network) p50 ${pct(bare, 50).toFixed(1)} ms`);
   const inst = await startInstance();
   try {
     await inst.img.pullImage({ image: { image: busybox } });
