@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** Creates an absolute cgroup path in every managed hierarchy; returns the dirs made. */
 export declare function cgroupCreate(path: string): Array<string>
 
-/** The directories of a cgroup path that still exist (leak checks). */
+/** The directories of a cgroup path that still exist in any hierarchy (leak checks). */
 export declare function cgroupExisting(path: string): Array<string>
 
 export declare function cgroupInfo(): CgroupInfo
@@ -25,7 +25,7 @@ export interface CgroupInfo {
   mountpoints: Array<string>
 }
 
-/** Removes a cgroup path and its children in every managed hierarchy (idempotent). */
+/** Removes a cgroup path and its children in every hierarchy, unified included (idempotent). */
 export declare function cgroupRemove(path: string): void
 
 export interface ExtractedLayer {

@@ -45,13 +45,13 @@ pub fn cgroup_create(path: String) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Removes a cgroup path and its children in every managed hierarchy (idempotent).
+/// Removes a cgroup path and its children in every hierarchy, unified included (idempotent).
 #[napi]
 pub fn cgroup_remove(path: String) -> Result<()> {
     cgroup::detect().map_err(err)?.remove(&path).map_err(err)
 }
 
-/// The directories of a cgroup path that still exist (leak checks).
+/// The directories of a cgroup path that still exist in any hierarchy (leak checks).
 #[napi]
 pub fn cgroup_existing(path: String) -> Result<Vec<String>> {
     let l = cgroup::detect().map_err(err)?;

@@ -196,24 +196,27 @@ impl Layout {
         Ok(())
     }
 
-    /// Removes `path` and the sub-cgroups under it (deepest first) in every managed
-    /// hierarchy. Idempotent; fails with EBUSY context if a process is still inside.
+    /// Removes `path` and the sub-cgroups under it (deepest first) in every hierarchy —
+    /// the unified one too in hybrid mode: berth does not create there, but the OCI
+    /// runtime mirrors the container's path into it and removes only the leaf.
+    /// Idempotent; fails with EBUSY context if a process is still inside.
     pub fn remove(&self, path: &str) -> Result<(), CgroupError> {
         let rel = rel_path(path)?;
         if rel.is_empty() {
             return Err(CgroupError::BadPath(path.to_string()));
         }
-        for h in self.managed() {
+        for h in &self.hierarchies {
             remove_tree(&h.mountpoint.join(rel))?;
         }
         Ok(())
     }
 
-    /// Directories of `path` that exist in any managed hierarchy (for leak checks).
+    /// Directories of `path` that exist in any hierarchy (for leak checks).
     pub fn existing(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
         let rel = rel_path(path)?;
         Ok(self
-            .managed()
+            .hierarchies
+            .iter()
             .map(|h| h.mountpoint.join(rel))
             .filter(|p| p.exists())
             .collect())
@@ -293,6 +296,35 @@ mod tests {
         let l = layout_from(text, |_| Some("cpu memory pids".into())).unwrap();
         assert_eq!(l.mode, Mode::Unified);
         assert_eq!(l.managed().count(), 1);
+    }
+
+    #[test]
+    fn hybrid_remove_also_clears_what_the_runtime_mirrored_into_unified() {
+        let root = tempfile::tempdir().unwrap();
+        let (v1, v2) = (root.path().join("memory"), root.path().join("unified"));
+        fs::create_dir_all(&v1).unwrap();
+        fs::create_dir_all(v2.join("berth/pod-a/ctr")).unwrap();
+        let l = Layout {
+            mode: Mode::Hybrid,
+            hierarchies: vec![
+                Hierarchy {
+                    controllers: vec!["memory".into()],
+                    mountpoint: v1.clone(),
+                    v2: false,
+                },
+                Hierarchy {
+                    controllers: vec![],
+                    mountpoint: v2.clone(),
+                    v2: true,
+                },
+            ],
+            unified_controllers: vec!["hugetlb".into()],
+        };
+        l.create("/berth/pod-a").unwrap();
+        assert!(v1.join("berth/pod-a").is_dir());
+        assert_eq!(l.existing("/berth/pod-a").unwrap().len(), 2);
+        l.remove("/berth").unwrap();
+        assert!(!v1.join("berth").exists() && !v2.join("berth").exists());
     }
 
     #[test]
