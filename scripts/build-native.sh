@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the napi addon (native/binding → native/binding/berth-native.<platform>.node,
-# index.js and the typed boundary index.d.ts) and the berth-monitor binary.
+# Builds the napi addon (native/binding → native/binding/berth-native.<platform>.node and
+# the typed boundary index.d.ts; src/native/index.ts loads it) and the berth-monitor binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx napi build --platform --release --esm \
+npx napi build --platform --release \
   --manifest-path native/binding/Cargo.toml --package-json-path package.json \
-  --output-dir native/binding --js index.js --dts index.d.ts --js-package-name @berth/native
+  --output-dir native/binding --no-js --dts index.d.ts
 cargo build --release -p berth-monitor

@@ -1,15 +1,16 @@
-// The one TS↔Rust boundary: the generated napi loader (native/binding/index.js, typed
-// by the generated index.d.ts) plus where the berth-monitor binary lives. Nothing else
+// The one TS↔Rust boundary: the napi addon (typed by the generated
+// native/binding/index.d.ts) plus where the berth-monitor binary lives. Nothing else
 // in berthd imports native code directly.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type * as Binding from '../../native/binding/index.js';
 
 /** The package root: the nearest ancestor holding native/binding. */
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'native', 'binding', 'index.js'))) {
+  while (!existsSync(path.join(dir, 'native', 'binding', 'index.d.ts'))) {
     const up = path.dirname(dir);
     if (up === dir) throw new Error('berth: cannot find native/binding (run `npm run build:native`)');
     dir = up;
@@ -18,22 +19,36 @@ function packageRoot(): string {
 }
 
 export const root = packageRoot();
-// The generated loader is ESM; import it by absolute URL so dist/ and src/ both work.
-export const native: typeof Binding = await import(pathToFileURL(path.join(root, 'native', 'binding', 'index.js')).href);
-
 const platformDir = `${process.platform}-${process.arch}-gnu`;
 
-/** berth-monitor: the workspace build, else the per-platform prebuilt package beside the addon. */
-export function monitorPath(): string {
-  const candidates = [
-    process.env.BERTH_MONITOR ?? '',
-    path.join(root, 'target', 'release', 'berth-monitor'),
-    path.join(root, 'npm', platformDir, 'berth-monitor'),
-    path.join(root, 'node_modules', '@berth', `native-${platformDir}`, 'berth-monitor'),
-  ].filter(Boolean);
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`berth: berth-monitor not found (looked in ${candidates.join(', ')}); run \`npm run build:native\``);
+/** The first candidate that exists, or an error saying where it looked. */
+function locate(what: string, candidates: Array<string | undefined>): string {
+  const paths = candidates.filter((c): c is string => !!c);
+  const found = paths.find((c) => existsSync(c));
+  if (!found) throw new Error(`berth: ${what} not found (looked in ${paths.join(', ')}); run \`npm run build:native\``);
   return found;
+}
+
+/** Where a per-platform artifact may be: the workspace build, else the prebuilt package. */
+function artifact(what: string, override: string | undefined, workspaceBuild: string, file: string): string {
+  return locate(what, [
+    override,
+    workspaceBuild,
+    path.join(root, 'npm', platformDir, file),
+    path.join(root, 'node_modules', '@berth', `native-${platformDir}`, file),
+  ]);
+}
+
+// Only linux-gnu builds exist, so this is the whole loader (napi-rs's generated
+// all-platforms index.js is not built).
+const addonFile = `berth-native.${platformDir}.node`;
+export const native = createRequire(import.meta.url)(
+  artifact('the native addon', process.env.BERTH_NATIVE_ADDON, path.join(root, 'native', 'binding', addonFile), addonFile),
+) as typeof Binding;
+
+/** berth-monitor, found like the addon (and beside it in the prebuilt package). */
+export function monitorPath(): string {
+  return artifact('berth-monitor', process.env.BERTH_MONITOR, path.join(root, 'target', 'release', 'berth-monitor'), 'berth-monitor');
 }
 
 export type ExtractedLayer = Binding.ExtractedLayer;
