@@ -16,7 +16,6 @@ import { KeyedLock } from '../util/keyed-lock.js';
 import { Phases } from '../util/phases.js';
 import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
-import { Rollback } from '../util/rollback.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
 import { podNameKey, type PodRecord } from './pod.js';
@@ -63,8 +62,6 @@ export class PodService {
     const nameKey = podNameKey(cfg);
     this.d.store.reserve(nameKey, id);
     const log = this.d.log.child({ pod: id.slice(0, 12), name: m.name, namespace: m.namespace });
-    const rb = new Rollback(log, { pod: id });
-    rb.push('release name', () => this.d.store.release(nameKey, id));
     const runDir = path.join(this.d.runtimeDir, 'pods', id);
     const pod: PodRecord = {
       id,
@@ -83,11 +80,9 @@ export class PodService {
     return this.lock.run(id, async () => {
       try {
         await this.d.store.save(pod); // the intent record: what a crash from here on leaves is undone at start-up
-        rb.push('remove pod dirs', () => fs.rm(runDir, { recursive: true, force: true }));
         const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
         if (kinds.length) {
           const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : cfg.hostname || m.name);
-          rb.push('unpin namespaces', () => pins.forEach((p) => native.unpinNamespace(p)));
           for (const p of pins) {
             const kind = path.basename(p);
             if (kind === 'net') pod.namespaces.network = p;
@@ -100,10 +95,8 @@ export class PodService {
         if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
           const pid = await startPause(runDir);
           const pin = path.join(runDir, 'ns', 'pid');
-          rb.push('stop pause', () => stopPause(pid, pin));
           await fs.mkdir(path.dirname(pin), { recursive: true });
           native.pinExistingNamespace(`/proc/${pid}/ns/pid`, pin);
-          rb.push('unpin pid namespace', () => native.unpinNamespace(pin));
           pod.pausePid = pid;
           pod.namespaces.pid = pin;
           await this.d.store.save(pod); // so a crash from here on still ends the pause process
@@ -111,14 +104,12 @@ export class PodService {
         }
         if (pod.cgroupCreated) {
           native.cgroupCreate(pod.cgroupPath);
-          rb.push('remove pod cgroup', () => native.cgroupRemove(pod.cgroupPath));
           phases.mark('cgroup');
         }
         let ips: string[] = [];
         if (!hostNetwork) {
           const net = await this.d.cni.add(this.netArgs(pod, cfg));
           pod.network = { name: net.network, ips: net.ips, attached: true };
-          rb.push('CNI DEL', () => this.d.cni.del(net.network, this.netArgs(pod, cfg)));
           ips = net.ips;
           phases.mark('cni');
         }
@@ -129,21 +120,39 @@ export class PodService {
         log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
         return pod;
       } catch (e) {
-        await rb.run();
+        // A failed run is undone the way a crashed one is at start-up: from the record.
+        await this.release(pod).catch((u: Error) => log.error({ err: u.message }, 'undoing a failed RunPodSandbox failed'));
         await this.d.store.delete(pod).catch(() => undefined);
         throw wrap(e, `run pod sandbox ${m.namespace}/${m.name}`);
       }
     });
   }
 
-  /** Undoes a RunPodSandbox that a crash interrupted, from its intent record. Idempotent. */
-  private async undoCreate(pod: PodRecord): Promise<void> {
-    const cfg = this.config(pod);
-    if (pod.pausePid) await stopPause(pod.pausePid, path.join(pod.filesDir, 'ns', 'pid'));
-    await this.d.cni.delAll(this.netArgs({ ...pod, namespaces: { ...pod.namespaces, network: path.join(pod.filesDir, 'ns', 'net') } }, cfg));
-    for (const kind of ['net', 'ipc', 'uts', 'pid']) native.unpinNamespace(path.join(pod.filesDir, 'ns', kind));
-    if (pod.cgroupCreated) native.cgroupRemove(pod.cgroupPath);
-    await fs.rm(pod.filesDir, { recursive: true, force: true });
+  /**
+   * Releases everything a pod holds on the host, from its record alone and idempotently:
+   * the pause process, CNI attachments (from the cache), namespace pins, cgroup, files,
+   * then the record. One mechanism for RemovePodSandbox, a failed RunPodSandbox and one
+   * a crash interrupted. Every step is tried; the first failure is thrown, the record kept.
+   */
+  private async release(pod: PodRecord): Promise<void> {
+    const ns = path.join(pod.filesDir, 'ns');
+    const netArgs = this.netArgs({ ...pod, namespaces: { ...pod.namespaces, network: path.join(ns, 'net') } }, this.config(pod));
+    const steps: Array<() => unknown> = [
+      () => pod.pausePid && stopPause(pod.pausePid, path.join(ns, 'pid')),
+      () => this.d.cni.delAll(netArgs),
+      ...['net', 'ipc', 'uts', 'pid'].map((kind) => () => native.unpinNamespace(path.join(ns, kind))),
+      () => pod.cgroupCreated && native.cgroupRemove(pod.cgroupPath),
+      () => fs.rm(pod.filesDir, { recursive: true, force: true }),
+    ];
+    let first: unknown;
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
     await this.d.store.delete(pod);
   }
 
@@ -155,7 +164,7 @@ export class PodService {
   async reconcile(): Promise<void> {
     for (const pod of this.d.store.list()) {
       if (pod.state === 'creating') {
-        await this.undoCreate(pod);
+        await this.release(pod);
         this.d.log.warn({ pod: pod.id.slice(0, 12) }, 'undid a RunPodSandbox interrupted by a crash');
         continue;
       }
@@ -209,10 +218,7 @@ export class PodService {
     if (!this.d.store.find(pod.id)) return; // removed while we waited for the lock
     await this.stopLocked(pod);
     for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.remove(c.id);
-    for (const p of Object.values(pod.namespaces)) native.unpinNamespace(p);
-    if (pod.cgroupCreated) native.cgroupRemove(pod.cgroupPath);
-    await fs.rm(pod.filesDir, { recursive: true, force: true });
-    await this.d.store.delete(pod);
+    await this.release(pod);
     this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox removed');
   }
 }
