@@ -45,6 +45,16 @@ export interface CniResult {
 }
 
 const IFNAME = 'eth0';
+
+/** A .conflist, or a single-plugin .conf treated as a list of one (as libcni does). */
+function parseConfList(raw: string, file: string): NetworkConfList {
+  const doc = JSON.parse(raw) as { cniVersion?: string; name?: string; plugins?: PluginConf[]; type?: string };
+  const plugins = doc.plugins ?? (doc.type ? [doc as PluginConf] : []);
+  if (!doc.name || plugins.length === 0 || plugins.some((p) => !p.type)) {
+    throw new Error('a network config needs a name and plugins with a type');
+  }
+  return { cniVersion: doc.cniVersion ?? '0.4.0', name: doc.name, plugins, file, raw };
+}
 const PLUGIN_TIMEOUT_MS = 60_000;
 
 export class Cni {
@@ -65,13 +75,7 @@ export class Cni {
     if (files.length === 0) return { error: `no network config found in ${this.confDir}` };
     const file = path.join(this.confDir, files[0]!);
     try {
-      const raw = readFileSync(file, 'utf8');
-      const doc = JSON.parse(raw) as { cniVersion?: string; name?: string; plugins?: PluginConf[]; type?: string };
-      const plugins = doc.plugins ?? (doc.type ? [doc as PluginConf] : []);
-      if (!doc.name || plugins.length === 0 || plugins.some((p) => !p.type)) {
-        return { error: `${file}: a network config needs a name and plugins with a type` };
-      }
-      return { conf: { cniVersion: doc.cniVersion ?? '0.4.0', name: doc.name, plugins, file, raw } };
+      return { conf: parseConfList(readFileSync(file, 'utf8'), file) };
     } catch (e) {
       return { error: `${file}: ${(e as Error).message}` };
     }
@@ -172,9 +176,7 @@ export class Cni {
     } catch {
       return;
     }
-    const raw = Buffer.from(entry.config, 'base64').toString('utf8');
-    const doc = JSON.parse(raw) as { cniVersion?: string; name: string; plugins?: PluginConf[] };
-    const conf: NetworkConfList = { cniVersion: doc.cniVersion ?? '0.4.0', name: doc.name, plugins: doc.plugins ?? [doc as unknown as PluginConf], file, raw };
+    const conf = parseConfList(Buffer.from(entry.config, 'base64').toString('utf8'), file);
     await this.delWith(conf, a, Object.keys(entry.result).length ? entry.result : undefined);
     await fs.rm(file, { force: true });
   }

@@ -41,7 +41,7 @@ export function defaults(): Config {
     cgroupRoot: '/berth',
     defaultRuntime: 'runc',
     runtimes: { runc: { path: 'runc' }, crun: { path: 'crun' } },
-    registriesConf: process.env.CONTAINERS_REGISTRIES_CONF ?? '/etc/containers/registries.conf',
+    registriesConf: '/etc/containers/registries.conf',
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
   };
@@ -97,6 +97,8 @@ export function loadConfig(argv: string[]): Config {
     if (k === 'cniPluginDirs') cfg.cniPluginDirs = v.split(':').filter(Boolean);
     else (cfg as unknown as Record<string, unknown>)[k] = v;
   }
+  // As for the containers tools, the environment variable wins over file and flag.
+  if (process.env.CONTAINERS_REGISTRIES_CONF) cfg.registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;

@@ -20,8 +20,7 @@ export function podState(p: PodRecord): PodSandboxState {
   return p.state === 'ready' ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
 }
 
-export function podSandbox(pods: PodService, p: PodRecord): PodSandbox {
-  const cfg = pods.config(p);
+export function podSandbox(pods: PodService, p: PodRecord, cfg = pods.config(p)): PodSandbox {
   return {
     id: p.id,
     metadata: cfg.metadata,
@@ -37,14 +36,13 @@ export function podSandboxStatus(pods: PodService, p: PodRecord): PodSandboxStat
   const cfg = pods.config(p);
   const [ip, ...more] = p.network?.attached ? p.network.ips : [];
   return {
-    ...podSandbox(pods, p),
+    ...podSandbox(pods, p, cfg),
     network: { ip: ip ?? '', additionalIps: more.map((x) => ({ ip: x })) },
     linux: { namespaces: { options: cfg.linux?.securityContext?.namespaceOptions } },
   };
 }
 
-export function container(cs: ContainerService, c: ContainerRecord): Container {
-  const cfg = cs.config(c);
+export function container(cs: ContainerService, c: ContainerRecord, cfg = cs.config(c)): Container {
   return {
     id: c.id,
     podSandboxId: c.podId,
@@ -61,7 +59,7 @@ export function container(cs: ContainerService, c: ContainerRecord): Container {
 
 export function containerStatus(cs: ContainerService, c: ContainerRecord): ContainerStatus {
   const cfg = cs.config(c);
-  const base = container(cs, c);
+  const base = container(cs, c, cfg);
   return {
     id: c.id,
     metadata: base.metadata,

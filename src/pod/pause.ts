@@ -1,8 +1,9 @@
 // The built-in pause process for pods whose containers share one PID namespace: PID 1
 // of that namespace (berth-monitor's `pause` mode), so no pause image and no pull.
 // Pods without PID sharing have no infra process at all.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { spawnMonitor } from '../native/monitor-process.js';
+import { processAlive } from '../util/procfs.js';
 
 export async function startPause(podDir: string, timeoutMs = 10_000): Promise<number> {
   // argv0 'berth-pause': what `ps` in the pod shows as PID 1, instead of a host path.
@@ -22,12 +23,5 @@ export async function stopPause(pid: number, pin: string): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 500; i++) {
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return;
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  for (let i = 0; i < 500 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
 }

@@ -87,26 +87,7 @@ pub fn pin_namespaces(dir: &Path, kinds: &[String], hostname: Option<String>) ->
 
 fn pin_one(dir: &Path, kind: &str) -> Result<PathBuf, NsError> {
     let target = dir.join(kind);
-    fs::File::create(&target).map_err(|source| NsError::Io {
-        op: "create",
-        path: target.display().to_string(),
-        source,
-    })?;
-    let src = format!("/proc/thread-self/ns/{kind}");
-    if let Err(source) = mount(
-        Some(src.as_str()),
-        &target,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    ) {
-        let _ = fs::remove_file(&target);
-        return Err(NsError::Sys {
-            op: "bind-mount",
-            path: target.display().to_string(),
-            source,
-        });
-    }
+    pin_existing(Path::new(&format!("/proc/thread-self/ns/{kind}")), &target)?;
     Ok(target)
 }
 
