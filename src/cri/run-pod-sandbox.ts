@@ -1,9 +1,11 @@
 import { invalid } from '../errors.js';
 import type { RunPodSandboxRequest, RunPodSandboxResponse } from '../gen/runtime/v1/api.js';
 import type { CriContext } from './context.js';
+import { checkPodConfig } from './validate.js';
 
 export async function RunPodSandbox(ctx: CriContext, req: RunPodSandboxRequest): Promise<RunPodSandboxResponse> {
   if (!req.config) throw invalid('RunPodSandbox needs a config');
+  checkPodConfig(req.config);
   const pod = await ctx.pods.run(req.config, req.runtimeHandler);
   return { podSandboxId: pod.id };
 }

@@ -117,7 +117,7 @@ export class ImageService {
     await fs.mkdir(work, { recursive: true });
     try {
       const blob = path.join(work, 'blob');
-      await downloadBlob(src, layer.digest, blob, what);
+      await downloadBlob(src, layer.digest, layer.size, blob, what);
       await native
         .extractLayer(blob, path.join(work, 'diff'), `${layer.digest} of ${what}`, layer.digest, layer.diffId)
         .catch((e: Error) => {

@@ -1,4 +1,4 @@
-// Runs a command to completion with a time limit, capturing output.
+// Runs a command to completion with a time limit, capturing bounded output.
 import { spawn } from 'node:child_process';
 
 export interface RunResult {
@@ -8,8 +8,49 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-/** Per-stream cap on captured output (ExecSync answers are small; this is a guard). */
-export const MAX_OUTPUT = 16 * 1024 * 1024;
+/**
+ * Per-stream cap on captured output. ExecSync replies carry stdout and stderr in one
+ * message, and the kubelet's gRPC client takes at most 16 MiB: 2 × 4 MiB plus the
+ * truncation notes stays well under it. Output past the cap is read and dropped (so the
+ * command is never blocked on a full pipe) and berthd holds at most the cap per stream.
+ */
+export const MAX_OUTPUT = 4 * 1024 * 1024;
+
+/**
+ * How long output may still arrive after the command itself has exited. A background
+ * child (`sleep 3600 & echo started`) keeps the pipes open for its whole life; the answer
+ * is what was written by the time the command exited, plus this grace to drain it.
+ */
+export const EXIT_DRAIN_MS = 250;
+
+export const truncationNote = (dropped: number, limit: number) =>
+  Buffer.from(`\n[berth: output truncated: ${dropped} bytes beyond the ${limit}-byte limit were dropped]\n`);
+
+/** Collects at most `limit` bytes of a stream; counts and drops the rest. */
+class Capture {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push = (d: Buffer): void => {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.dropped += d.length;
+      return;
+    }
+    const kept = d.length > room ? d.subarray(0, room) : d;
+    this.chunks.push(kept);
+    this.size += kept.length;
+    this.dropped += d.length - kept.length;
+  };
+
+  result(): Buffer {
+    const out = Buffer.concat(this.chunks);
+    return this.dropped ? Buffer.concat([out, truncationNote(this.dropped, this.limit)]) : out;
+  }
+}
 
 export function run(
   cmd: string,
@@ -18,36 +59,56 @@ export function run(
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    // Output is bounded: a chatty command cannot grow berthd without limit (the rest is dropped).
     const limit = opts.maxOutput ?? MAX_OUTPUT;
-    const keep = (into: Buffer[]) => {
-      let size = 0;
-      return (d: Buffer) => {
-        if (size >= limit) return;
-        into.push(size + d.length > limit ? d.subarray(0, limit - size) : d);
-        size += d.length;
-      };
+    const out = new Capture(limit);
+    const err = new Capture(limit);
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let done = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      if (drainTimer) clearTimeout(drainTimer);
+      // Whatever still holds the pipes (a background child) gets EOF/EPIPE from here on.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const code = exit?.code ?? (exit?.signal ? 128 : 1);
+      resolve({ code, stdout: out.result(), stderr: err.result(), timedOut });
     };
-    child.stdout.on('data', keep(out));
-    child.stderr.on('data', keep(err));
-    child.on('error', reject);
+    child.stdout.on('data', out.push);
+    child.stderr.on('data', err.push);
+    child.on('error', (e) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const timer = opts.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          // The caller's onTimeout kills the right process (e.g. the exec'd one, not runc).
-          if (!opts.onTimeout) return void child.kill('SIGKILL');
-          // Give the parent (e.g. `runc exec`) a moment to reap what onTimeout killed, so
-          // no zombie is reparented into the container; SIGKILL it only if it lingers.
-          void opts.onTimeout().finally(() => setTimeout(() => child.kill('SIGKILL'), 2000).unref());
+          // The caller's onTimeout kills the right processes (e.g. the exec'd tree, not runc).
+          if (!opts.onTimeout) {
+            child.kill('SIGKILL');
+          } else {
+            // Give the parent (e.g. `runc exec`) a moment to reap what onTimeout killed, so
+            // no zombie is reparented into the container; SIGKILL it only if it lingers.
+            void opts.onTimeout().finally(() => setTimeout(() => child.kill('SIGKILL'), 2000).unref());
+          }
+          // The answer does not wait for pipes a stray process may still hold.
+          drainTimer ??= setTimeout(finish, 2000 + EXIT_DRAIN_MS);
         }, opts.timeoutMs)
       : undefined;
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      drainTimer ??= setTimeout(finish, EXIT_DRAIN_MS);
+    });
+    // 'close' comes once the command exited and every holder of its pipes closed them.
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut });
+      exit ??= { code, signal };
+      finish();
     });
     // A child that exits without reading its stdin must not crash berthd with EPIPE.
     child.stdin.on('error', () => undefined);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { internal, precondition } from '../errors.js';
+import { processTree } from '../util/procfs.js';
 import { run, type RunResult } from './exec-file.js';
 
 export interface HandlerStatus {
@@ -58,16 +59,21 @@ export class OciRuntime {
   }
 
   /**
-   * Runs a process in the container. On timeout the exec'd process itself (found via the
-   * pid file) is killed and reaped before this returns, so no zombie outlives the call.
+   * Runs a process in the container. It answers once the process exits (output still in
+   * flight is drained briefly; a background child holding the pipes does not hold the
+   * answer). On timeout the exec'd process and everything it started (found via the pid
+   * file and /proc) are killed, and runc reaps the process before this returns.
    */
   async exec(id: string, cmd: string[], timeoutMs: number, pidFile: string): Promise<RunResult> {
     const args = ['--root', this.root, 'exec', '--pid-file', pidFile, id, ...cmd];
     const killExec = async () => {
       const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
-      if (pid > 0) {
+      if (!(pid > 0)) return;
+      // The whole tree first, then the kills: a parent killed first would orphan its
+      // children to the container's init before they were found.
+      for (const p of processTree(pid)) {
         try {
-          process.kill(pid, 'SIGKILL');
+          process.kill(p, 'SIGKILL');
         } catch {
           /* already gone */
         }

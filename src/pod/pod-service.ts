@@ -45,9 +45,8 @@ export class PodService {
   }
 
   async run(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
-    const m = cfg.metadata;
-    if (!m?.name || !m.namespace || !m.uid) throw invalid('pod sandbox config needs metadata with name, namespace and uid');
-    if (cfg.logDirectory && !path.isAbsolute(cfg.logDirectory)) throw invalid(`log_directory ${JSON.stringify(cfg.logDirectory)} must be absolute`);
+    // The RPC edge (src/cri/validate.ts) has checked metadata, names and paths.
+    const m = cfg.metadata!;
     const rt = this.d.runtimes.get(handlerName);
     rt.ensureReady();
     const nsOpts = cfg.linux?.securityContext?.namespaceOptions;

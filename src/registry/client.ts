@@ -3,7 +3,7 @@
 // streamed to disk. Auth, retries and resumption come with the image-service issue.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BerthError, invalid, notFound, precondition, unavailable } from '../errors.js';
@@ -64,12 +64,24 @@ function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** Reads a body into memory, stopping as soon as it passes `limit` (whatever the headers said). */
 async function readBounded(res: Response, limit: number, what: string): Promise<Buffer> {
   const len = Number(res.headers.get('content-length') ?? '0');
-  if (len > limit) throw invalid(`${what}: ${len} bytes is over the ${limit}-byte limit`);
-  const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.length > limit) throw invalid(`${what}: ${buf.length} bytes is over the ${limit}-byte limit`);
-  return buf;
+  if (len > limit) {
+    await res.body?.cancel();
+    throw invalid(`${what}: ${len} bytes is over the ${limit}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit) {
+      await res.body?.cancel().catch(() => undefined);
+      throw invalid(`${what}: more than the ${limit}-byte limit`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Fetches the image manifest for `reference` (tag or digest), resolving an index to the node's platform. */
@@ -93,6 +105,7 @@ export async function fetchManifest(src: Source, reference: string, what: string
   if (!doc.config || !Array.isArray(doc.layers)) throw invalid(`${what}: manifest of type ${type || 'unknown'} has no config/layers`);
   for (const d of [doc.config, ...doc.layers]) {
     if (!digestRe.test(d.digest)) throw invalid(`${what}: bad descriptor digest ${JSON.stringify(d.digest)}`);
+    if (!Number.isSafeInteger(d.size) || d.size < 0) throw invalid(`${what}: descriptor ${d.digest} has an absurd size ${JSON.stringify(d.size)}`);
   }
   return { manifest: doc, digest };
 }
@@ -105,13 +118,32 @@ export async function fetchSmallBlob(src: Source, digest: string, what: string):
   return body;
 }
 
-/** Streams a blob to `file`; the digest is verified by the native extractor in the same pass it decompresses. */
-export async function downloadBlob(src: Source, digest: string, file: string, what: string): Promise<void> {
+/**
+ * Streams a blob to `file`, reading no more than the descriptor's declared `size` (a
+ * registry that sends more, or less, is refused). The digest is verified by the native
+ * extractor in the same pass it decompresses.
+ */
+export async function downloadBlob(src: Source, digest: string, size: number, file: string, what: string): Promise<void> {
   const res = await get(`${baseUrl(src)}/blobs/${digest}`, ['*/*'], what);
   if (!res.body) throw unavailable(`${what}: empty body for blob ${digest}`);
+  const declared = Number(res.headers.get('content-length') ?? size);
+  if (declared > size) {
+    await res.body.cancel();
+    throw invalid(`${what}: blob ${digest} is ${declared} bytes, but its descriptor says ${size}`);
+  }
+  let seen = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > size) return cb(invalid(`${what}: blob ${digest} is longer than the ${size} bytes its descriptor says`));
+      cb(null, chunk);
+    },
+  });
   try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file, { mode: 0o600 }));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), bounded, createWriteStream(file, { mode: 0o600 }));
   } catch (e) {
+    if (e instanceof BerthError) throw e;
     throw unavailable(`${what}: download of blob ${digest} failed: ${(e as Error).message}`, e);
   }
+  if (seen !== size) throw invalid(`${what}: blob ${digest} is ${seen} bytes, but its descriptor says ${size}`);
 }

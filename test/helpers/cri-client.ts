@@ -23,8 +23,11 @@ function promisify<C extends object>(client: C & { close(): void }): Promisified
   }) as unknown as Promisified<C>;
 }
 
+// The kubelet's limit on the messages it takes from a runtime.
+const kubeletLimits = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+
 export function clients(socket: string) {
-  const rt = new api.RuntimeServiceClient(`unix://${socket}`, credentials.createInsecure());
-  const img = new api.ImageServiceClient(`unix://${socket}`, credentials.createInsecure());
+  const rt = new api.RuntimeServiceClient(`unix://${socket}`, credentials.createInsecure(), kubeletLimits);
+  const img = new api.ImageServiceClient(`unix://${socket}`, credentials.createInsecure(), kubeletLimits);
   return { rt: promisify(rt), img: promisify(img) };
 }

@@ -1,0 +1,62 @@
+// Validation at the RPC edge, once: names, IDs and paths that later reach a filesystem
+// path (or a file berth writes for the pod) are checked here, so services can join them
+// without re-checking. Each error is INVALID_ARGUMENT and names the field.
+import path from 'node:path';
+import { invalid } from '../errors.js';
+import type { ContainerConfig, PodSandboxConfig } from '../gen/runtime/v1/api.js';
+
+// NUL, C0 controls and DEL: never part of a name, and a newline would inject lines into
+// /etc/hosts or resolv.conf.
+// eslint-disable-next-line no-control-regex
+const controlChars = /[\u0000-\u001f\u007f]/;
+
+/** Kubernetes object names are at most 253 characters; berth allows no longer. */
+const MAX_NAME = 253;
+const MAX_PATH = 4096;
+
+function plainText(field: string, v: string, max: number): void {
+  if (v.length > max) throw invalid(`${field} is ${v.length} characters long (at most ${max})`);
+  if (controlChars.test(v)) throw invalid(`${field} ${JSON.stringify(v)} holds a NUL or control character`);
+}
+
+/** A name that may become one path component: no '/', not '.' or '..'. */
+export function checkName(field: string, v: string): void {
+  plainText(field, v, MAX_NAME);
+  if (v.includes('/') || v === '.' || v === '..') throw invalid(`${field} ${JSON.stringify(v)} must not contain '/' or be '.' or '..'`);
+}
+
+/** An absolute host path without '..' components (the kubelet's pod log directory). */
+export function checkAbsolutePath(field: string, v: string): void {
+  plainText(field, v, MAX_PATH);
+  if (!path.isAbsolute(v)) throw invalid(`${field} ${JSON.stringify(v)} must be absolute`);
+  if (v.split('/').includes('..')) throw invalid(`${field} ${JSON.stringify(v)} must not contain '..'`);
+}
+
+/** A relative path that stays beneath its base: no leading '/', no '..' component. */
+export function checkRelativePath(field: string, v: string): void {
+  plainText(field, v, MAX_PATH);
+  if (path.isAbsolute(v) || v.split('/').includes('..')) throw invalid(`${field} ${JSON.stringify(v)} escapes the directory it is relative to`);
+  if (path.normalize(v) === '.' || v.endsWith('/')) throw invalid(`${field} ${JSON.stringify(v)} must name a file`);
+}
+
+export function checkPodConfig(cfg: PodSandboxConfig): void {
+  const m = cfg.metadata;
+  if (!m?.name || !m.namespace || !m.uid) throw invalid('pod sandbox config needs metadata with name, namespace and uid');
+  checkName('metadata.name', m.name);
+  checkName('metadata.namespace', m.namespace);
+  checkName('metadata.uid', m.uid);
+  if (cfg.logDirectory) checkAbsolutePath('log_directory', cfg.logDirectory);
+  if (cfg.hostname) checkName('hostname', cfg.hostname);
+  const dns = cfg.dnsConfig;
+  for (const [field, list] of [['dns_config.servers', dns?.servers], ['dns_config.searches', dns?.searches], ['dns_config.options', dns?.options]] as const) {
+    for (const v of list ?? []) plainText(field, v, MAX_NAME);
+  }
+}
+
+export function checkContainerConfig(cfg: ContainerConfig): void {
+  if (!cfg.metadata?.name) throw invalid('container config needs metadata with a name');
+  checkName('metadata.name', cfg.metadata.name);
+  if (!cfg.image?.image) throw invalid('container config needs an image');
+  plainText('image.image', cfg.image.image, MAX_PATH);
+  if (cfg.logPath) checkRelativePath('log_path', cfg.logPath);
+}
