@@ -63,7 +63,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
   const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'));
   let containers: ContainerService | undefined;
-  const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false);
+  const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
+    maxLayerBytes: cfg.maxLayerBytes,
+  });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
     boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, log,

@@ -20,6 +20,18 @@ export interface CgroupInfo {
 /** Removes a cgroup path and its children in every hierarchy, unified included (idempotent). */
 export declare function cgroupRemove(path: string): void
 
+/**
+ * `du -s path` on the libuv pool: allocated bytes and inodes, hard links counted once,
+ * symlinks never followed (mounts below are included). A missing path is an error.
+ */
+export declare function diskUsage(path: string): Promise<DiskUsage>
+
+export interface DiskUsage {
+  /** Bytes allocated (st_blocks * 512), each inode once. */
+  bytes: number
+  inodes: number
+}
+
 export interface ExtractedLayer {
   digest: string
   diffId: string
@@ -29,9 +41,12 @@ export interface ExtractedLayer {
 
 /**
  * Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
- * verifies the blob digest and diffID when given. `layer` names it in errors.
+ * verifies the blob digest and diffID when given. `layer` names it in errors. `size`
+ * is the descriptor's size (the blob must have exactly that many bytes);
+ * `maxUncompressed` caps the uncompressed tar (default 64 GiB). Nothing is written
+ * outside `dest`: no symlink in the layer is ever followed.
  */
-export declare function extractLayer(blob: string, dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null): Promise<ExtractedLayer>
+export declare function extractLayer(blob: string, dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null, size?: number | undefined | null, maxUncompressed?: number | undefined | null): Promise<ExtractedLayer>
 
 /** Mounts an overlay at `target`; `lowers` top-most first. */
 export declare function mountOverlay(lowers: Array<string>, upper: string, work: string, target: string): Promise<void>
@@ -44,6 +59,12 @@ export declare function pinExistingNamespace(src: string, target: string): void
  * `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.
  */
 export declare function pinNamespaces(dir: string, kinds: Array<string>, hostname?: string | undefined | null): Promise<string[]>
+
+/**
+ * `rm -rf path`, on the libuv pool: never follows symlinks (one at `path` is removed
+ * itself), refuses to descend into another mount, and is idempotent (missing is fine).
+ */
+export declare function removeTree(path: string): Promise<void>
 
 /** Lazily unmounts `target` (idempotent). */
 export declare function unmount(target: string): void

@@ -28,6 +28,11 @@ export interface Config {
   probeBinary: string;
   /** Seconds a `create` may take before the monitor is killed and the create rolled back. */
   createTimeoutSeconds: number;
+  /**
+   * Most bytes one layer may unpack to (a gzip bomb stops here). The free space of the
+   * image store, less a 1 GiB reserve, lowers it further at pull time.
+   */
+  maxLayerBytes: number;
 }
 
 export function defaults(): Config {
@@ -44,6 +49,7 @@ export function defaults(): Config {
     registriesConf: '/etc/containers/registries.conf',
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
+    maxLayerBytes: 64 * 1024 ** 3,
   };
 }
 

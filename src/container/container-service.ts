@@ -127,20 +127,19 @@ export class ContainerService {
     return this.refresh(this.d.store.get(id));
   }
 
-  private logPath(pod: PodRecord, cfg: ContainerConfig, bundle: string): string {
+  /**
+   * Where the container log goes: `log_path` beneath the pod's log directory (both checked
+   * at the RPC edge). berth-monitor creates it beneath `root` without following symlinks.
+   */
+  private logPath(pod: PodRecord, cfg: ContainerConfig, bundle: string): { root: string; rel: string } {
     const dir = (pod.config as { logDirectory?: string }).logDirectory ?? '';
     // As containerd does: without both a pod log directory and a log path, the log stays in the bundle.
-    if (!cfg.logPath || !dir) return path.join(bundle, 'container.log');
-    const full = path.resolve(dir, cfg.logPath);
-    if (path.isAbsolute(cfg.logPath) || !full.startsWith(`${path.resolve(dir)}/`)) {
-      throw invalid(`log_path ${JSON.stringify(cfg.logPath)} escapes the pod log directory ${dir}`);
-    }
-    return full;
+    if (!cfg.logPath || !dir) return { root: bundle, rel: 'container.log' };
+    return { root: dir, rel: path.normalize(cfg.logPath) };
   }
 
   async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
-    if (!cfg.metadata?.name) throw invalid('container config needs metadata with a name');
-    if (!cfg.image?.image) throw invalid('container config needs an image');
+    if (!cfg.metadata?.name || !cfg.image?.image) throw invalid('container config needs metadata with a name and an image');
     if (cfg.tty || cfg.stdin) throw precondition('tty and stdin containers need the streaming work (not supported yet)');
     const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
@@ -166,11 +165,11 @@ export class ContainerService {
     };
     const phases = new Phases();
     try {
-      rec.logPath = this.logPath(pod, cfg, bundle);
+      const logFile = this.logPath(pod, cfg, bundle);
+      rec.logPath = path.join(logFile.root, logFile.rel);
       rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
       rb.push('remove writable layer', () => fs.rm(layerDir, { recursive: true, force: true }));
       for (const d of [rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
-      await fs.mkdir(path.dirname(rec.logPath), { recursive: true });
       const lowers = image.layers.map((l) => path.join(this.d.images.store.layerDir(l.chainId), 'diff')).reverse();
       if (lowers.length === 0) {
         lowers.push(path.join(bundle, 'empty'));
@@ -205,7 +204,7 @@ export class ContainerService {
       rb.push('runtime delete', () => rt.delete(id));
       phases.mark('spec');
       const started = await startMonitor({
-        runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logPath: rec.logPath, exitFile: path.join(bundle, 'exit'),
+        runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logRoot: logFile.root, logRel: logFile.rel, exitFile: path.join(bundle, 'exit'),
         pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
         timeoutMs: this.d.createTimeoutMs,
       });

@@ -8,7 +8,9 @@ export interface MonitorArgs {
   runtimeRoot: string;
   id: string;
   bundle: string;
-  logPath: string;
+  /** The log is created as `logRel` beneath `logRoot`, never through a symlink. */
+  logRoot: string;
+  logRel: string;
   exitFile: string;
   pidFile: string;
   runtimeLog: string;
@@ -20,7 +22,7 @@ export interface MonitorArgs {
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
   const errFd = openSync(a.monitorLog, 'a', 0o600);
   try {
-    const args = ['run', '--runtime', a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log', a.logPath,
+    const args = ['run', '--runtime', a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log-root', a.logRoot, '--log', a.logRel,
       '--exit-file', a.exitFile, '--pid-file', a.pidFile, '--runtime-log', a.runtimeLog];
     return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd });
   } finally {

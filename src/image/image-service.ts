@@ -14,6 +14,8 @@ import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef
 import { formatReference, parseReference, repoName } from './reference.js';
 
 const LAYER_CONCURRENCY = 3;
+/** Space a pull leaves free on the image store's filesystem. */
+const SPACE_RESERVE = 1024 ** 3;
 
 export class ImageService {
   private readonly inflight = new Map<string, Promise<ImageRecord>>();
@@ -25,12 +27,13 @@ export class ImageService {
     private readonly log: Logger,
     /** Tells whether a container still uses an image (removal is refused then). */
     private readonly inUse: (imageId: string) => boolean,
+    private readonly limits: { maxLayerBytes: number },
   ) {
     this.tmpDir = path.join(store.root, 'tmp');
   }
 
   async init(): Promise<void> {
-    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await native.removeTree(this.tmpDir);
     await fs.mkdir(this.tmpDir, { recursive: true });
     await this.store.load();
   }
@@ -110,16 +113,26 @@ export class ImageService {
     return img;
   }
 
+  /** Free bytes on the image store's filesystem, less a reserve for everything else. */
+  private async spaceLeft(): Promise<number> {
+    const st = await fs.statfs(this.tmpDir);
+    return st.bavail * st.bsize - SPACE_RESERVE;
+  }
+
   /** Downloads and extracts one layer unless a committed copy (same chainID) exists. */
   private async fetchLayer(src: Source, layer: LayerRef, what: string): Promise<void> {
     if (this.store.hasLayer(layer.chainId)) return;
+    const space = await this.spaceLeft();
+    if (layer.size > space) throw precondition(`${what}: layer ${layer.digest} is ${layer.size} bytes, more than the ${Math.max(space, 0)} bytes free in ${this.tmpDir}`);
     const work = path.join(this.tmpDir, `layer-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(work, { recursive: true });
     try {
       const blob = path.join(work, 'blob');
       await downloadBlob(src, layer.digest, layer.size, blob, what);
+      // A gzip bomb stops at the configured cap, or before it would fill the disk.
+      const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, (await this.spaceLeft()) - layer.size));
       await native
-        .extractLayer(blob, path.join(work, 'diff'), `${layer.digest} of ${what}`, layer.digest, layer.diffId)
+        .extractLayer(blob, path.join(work, 'diff'), `${layer.digest} of ${what}`, layer.digest, layer.diffId, layer.size, maxBytes)
         .catch((e: Error) => {
           throw invalid(e.message);
         });
@@ -132,7 +145,8 @@ export class ImageService {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
       });
     } finally {
-      await fs.rm(work, { recursive: true, force: true });
+      // Off the event loop: a layer may hold hundreds of thousands of entries.
+      await native.removeTree(work);
     }
   }
 

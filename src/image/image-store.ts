@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { native } from '../native/index.js';
 import { readAll, resolvePrefix, writeRecord } from '../store/records.js';
 
 export interface ImageConfig {
@@ -113,7 +114,8 @@ export class ImageStore {
     await fs.rm(path.join(this.imagesDir, hex(id)), { recursive: true, force: true });
     const used = new Set([...this.images.values()].flatMap((i) => i.layers.map((l) => l.chainId)));
     for (const l of img.layers) {
-      if (!used.has(l.chainId)) await fs.rm(this.layerDir(l.chainId), { recursive: true, force: true });
+      // Off the event loop, with memory that does not grow with the layer's entry count.
+      if (!used.has(l.chainId)) await native.removeTree(this.layerDir(l.chainId));
     }
   }
 }

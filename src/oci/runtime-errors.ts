@@ -11,7 +11,12 @@ const badCommand = [
   /open executable: (No such file or directory|Permission denied)/, // crun
 ];
 
+// berth-monitor refuses a log path with a symlink on it (never writing through it): the
+// pod's log directory is in a state the request cannot be served in.
+const badLogPath = /open log\b.*(symbolic link|not a directory)/i;
+
 export function classifyRuntimeError(message: string): ErrorKind {
+  if (badLogPath.test(message)) return 'FailedPrecondition';
   return badCommand.some((re) => re.test(message)) ? 'InvalidArgument' : 'Internal';
 }
 

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { internal, precondition } from '../errors.js';
 import { processTree } from '../util/procfs.js';
-import { run, type RunResult } from './exec-file.js';
+import { monitorPath } from '../native/index.js';
+import { MAX_OUTPUT, run, type RunResult } from './exec-file.js';
 
 export interface HandlerStatus {
   ready: boolean;
@@ -59,18 +60,19 @@ export class OciRuntime {
   }
 
   /**
-   * Runs a process in the container. It answers once the process exits (output still in
-   * flight is drained briefly; a background child holding the pipes does not hold the
-   * answer). On timeout the exec'd process and everything it started (found via the pid
-   * file and /proc) are killed, and runc reaps the process before this returns.
+   * Runs a process in the container through `berth-monitor exec`, which owns its output
+   * pipes and answers once the process itself exits (a background child holding the
+   * pipes does not hold the answer) with at most MAX_OUTPUT bytes per stream. On timeout
+   * the exec'd process and everything it started (found via the pid file and /proc) are
+   * killed; the monitor reaps them before it exits.
    */
   async exec(id: string, cmd: string[], timeoutMs: number, pidFile: string): Promise<RunResult> {
-    const args = ['--root', this.root, 'exec', '--pid-file', pidFile, id, ...cmd];
+    const args = ['exec', '--runtime', this.binary, '--root', this.root, '--id', id, '--pid-file', pidFile, '--max-output', String(MAX_OUTPUT), '--', ...cmd];
     const killExec = async () => {
       const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
       if (!(pid > 0)) return;
       // The whole tree first, then the kills: a parent killed first would orphan its
-      // children to the container's init before they were found.
+      // children before they were found.
       for (const p of processTree(pid)) {
         try {
           process.kill(p, 'SIGKILL');
@@ -80,7 +82,8 @@ export class OciRuntime {
       }
     };
     try {
-      return await run(this.binary, args, { timeoutMs: timeoutMs || undefined, onTimeout: killExec });
+      // The monitor's own truncation notes come on top of the cap.
+      return await run(monitorPath(), args, { timeoutMs: timeoutMs || undefined, onTimeout: killExec, maxOutput: MAX_OUTPUT + 1024 });
     } finally {
       await fs.rm(pidFile, { force: true });
     }

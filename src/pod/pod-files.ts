@@ -1,5 +1,5 @@
 // The per-pod files containers bind-mount: /etc/resolv.conf, /etc/hostname, /etc/hosts.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DNSConfig } from '../gen/runtime/v1/api.js';
 
@@ -17,6 +17,8 @@ export async function writePodFiles(dir: string, hostname: string, dns: DNSConfi
   }
   const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...ips.map((ip) => `${ip}\t${hostname}`)].join('\n');
   const files = { 'resolv.conf': `${resolv.trim()}\n`, hostname: `${hostname}\n`, hosts: `${hosts}\n` };
-  for (const [name, body] of Object.entries(files)) await fs.writeFile(path.join(dir, name), body, { mode: 0o644 });
+  // Never through a symlink planted in the pod's directory (the same rule as for logs).
+  const flag = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+  for (const [name, body] of Object.entries(files)) await fs.writeFile(path.join(dir, name), body, { mode: 0o644, flag });
   return Object.keys(files).map((name) => ({ destination: `/etc/${name}`, source: path.join(dir, name) }));
 }

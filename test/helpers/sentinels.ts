@@ -39,7 +39,7 @@ export function makeSentinels(parent: string): Sentinels {
   const victim = path.join(dir, 'victim');
   writeFileSync(victim, 'precious\n');
   writeFileSync(path.join(dir, 'sub', 'victim'), 'precious too\n');
-  return { dir, victim, snapshot: () => snapshotOf(parent) };
+  return { dir, victim, snapshot: () => snapshotOf(dir) };
 }
 
 /** A snapshot of everything under `dir` (to compare before and after). */

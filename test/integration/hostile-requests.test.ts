@@ -3,7 +3,7 @@
 // and ExecSync calls that flood output or leave a background child holding the pipes.
 // After each: sentinels unchanged, berthd answers with bounded RSS, nothing leaked.
 import test from 'ava';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { busybox, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
 import { makeSentinels, rssMiB, type Sentinels } from '../helpers/sentinels.js';
@@ -31,6 +31,23 @@ async function running(podSandboxId: string, name: string, cmd = ['sleep', '3600
   await inst.rt.startContainer({ containerId });
   return containerId;
 }
+
+test.serial('a symlink planted at the log path, or on its way, is never written through', async (t) => {
+  const before = s.snapshot();
+  const { podSandboxId, logDir } = await pod('planted');
+  symlinkSync(s.victim, path.join(logDir, 'file.log'));
+  symlinkSync(s.dir, path.join(logDir, 'dir'));
+  for (const logPath of ['file.log', 'dir/victim', 'dir/new.log']) {
+    await t.throwsAsync(
+      inst.rt.createContainer({ podSandboxId, config: containerConfig(`c${logPath.length}`, busybox, ['echo', 'pwned'], { logPath }) }),
+      { message: /FAILED_PRECONDITION.*log/ },
+      logPath,
+    );
+  }
+  t.is(s.snapshot(), before, 'the sentinels did not change');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
 
 test.serial('log paths and directories that leave their base are INVALID_ARGUMENT, naming the field', async (t) => {
   const { podSandboxId } = await pod('logpaths');
@@ -98,11 +115,11 @@ test.serial('ExecSync output is capped per stream and marked, and berthd memory 
 test.serial('ExecSync answers when the command exits, even if a background child holds its output open', async (t) => {
   const { podSandboxId } = await pod('bg');
   const id = await running(podSandboxId, 'bg');
-  const r = await inst.rt.execSync({ containerId: id, cmd: ['sh', '-c', 'sleep 3600 & echo started; exit 3'], timeout: 60n });
+  const r = await inst.rt.execSync({ containerId: id, cmd: ['sh', '-c', 'sleep 3599 & echo started; exit 3'], timeout: 60n });
   t.is(r.exitCode, 3);
   t.is(Buffer.from(r.stdout).toString(), 'started\n');
   // The child lives on in the container, as it would under any runtime.
-  const ps = await inst.rt.execSync({ containerId: id, cmd: ['sh', '-c', 'ps -o args | grep -c "^sleep 3600"'], timeout: 10n });
+  const ps = await inst.rt.execSync({ containerId: id, cmd: ['sh', '-c', 'ps -o args | grep -c "^sleep 3599"'], timeout: 10n });
   t.is(Buffer.from(ps.stdout).toString().trim(), '1');
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);

@@ -1,7 +1,7 @@
 //! napi glue: the only crate that knows about Node. Each export maps a berth-core call
 //! and its error (with context) to JS. Blocking work runs as AsyncTask on the libuv pool;
 //! namespace work additionally runs on its own short-lived thread inside berth-core.
-use berth_core::{cgroup, layer, mount, ns};
+use berth_core::{cgroup, layer, mount, ns, tree};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -152,6 +152,8 @@ pub struct ExtractTask {
     layer: String,
     digest: Option<String>,
     diff_id: Option<String>,
+    size: Option<u64>,
+    max_uncompressed: u64,
 }
 
 impl Task for ExtractTask {
@@ -164,6 +166,8 @@ impl Task for ExtractTask {
             &self.layer,
             self.digest.as_deref(),
             self.diff_id.as_deref(),
+            self.size,
+            self.max_uncompressed,
         )
         .map_err(err)
     }
@@ -176,8 +180,23 @@ impl Task for ExtractTask {
     }
 }
 
+/// A byte count from JS (a number): a non-negative integer no larger than 2^53.
+fn byte_count(what: &str, v: f64) -> Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+        Ok(v as u64)
+    } else {
+        Err(Error::new(
+            Status::InvalidArg,
+            format!("{what} must be a non-negative integer, got {v}"),
+        ))
+    }
+}
+
 /// Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
-/// verifies the blob digest and diffID when given. `layer` names it in errors.
+/// verifies the blob digest and diffID when given. `layer` names it in errors. `size`
+/// is the descriptor's size (the blob must have exactly that many bytes);
+/// `maxUncompressed` caps the uncompressed tar (default 64 GiB). Nothing is written
+/// outside `dest`: no symlink in the layer is ever followed.
 #[napi(ts_return_type = "Promise<ExtractedLayer>")]
 pub fn extract_layer(
     blob: String,
@@ -185,12 +204,73 @@ pub fn extract_layer(
     layer: String,
     digest: Option<String>,
     diff_id: Option<String>,
-) -> AsyncTask<ExtractTask> {
-    AsyncTask::new(ExtractTask {
+    size: Option<f64>,
+    max_uncompressed: Option<f64>,
+) -> Result<AsyncTask<ExtractTask>> {
+    Ok(AsyncTask::new(ExtractTask {
         blob: blob.into(),
         dest: dest.into(),
         layer,
         digest,
         diff_id,
-    })
+        size: size.map(|v| byte_count("size", v)).transpose()?,
+        max_uncompressed: match max_uncompressed {
+            Some(v) => byte_count("maxUncompressed", v)?,
+            None => layer::DEFAULT_MAX_UNCOMPRESSED,
+        },
+    }))
+}
+
+pub struct RemoveTreeTask {
+    path: PathBuf,
+}
+
+impl Task for RemoveTreeTask {
+    type Output = ();
+    type JsValue = ();
+    fn compute(&mut self) -> Result<()> {
+        tree::remove_tree(&self.path).map_err(err)
+    }
+    fn resolve(&mut self, _env: Env, _o: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `rm -rf path`, on the libuv pool: never follows symlinks (one at `path` is removed
+/// itself), refuses to descend into another mount, and is idempotent (missing is fine).
+#[napi(ts_return_type = "Promise<void>")]
+pub fn remove_tree(path: String) -> AsyncTask<RemoveTreeTask> {
+    AsyncTask::new(RemoveTreeTask { path: path.into() })
+}
+
+#[napi(object)]
+pub struct DiskUsage {
+    /// Bytes allocated (st_blocks * 512), each inode once.
+    pub bytes: f64,
+    pub inodes: f64,
+}
+
+pub struct DiskUsageTask {
+    path: PathBuf,
+}
+
+impl Task for DiskUsageTask {
+    type Output = (u64, u64);
+    type JsValue = DiskUsage;
+    fn compute(&mut self) -> Result<Self::Output> {
+        tree::disk_usage(&self.path).map_err(err)
+    }
+    fn resolve(&mut self, _env: Env, (bytes, inodes): Self::Output) -> Result<Self::JsValue> {
+        Ok(DiskUsage {
+            bytes: bytes as f64,
+            inodes: inodes as f64,
+        })
+    }
+}
+
+/// `du -s path` on the libuv pool: allocated bytes and inodes, hard links counted once,
+/// symlinks never followed (mounts below are included). A missing path is an error.
+#[napi(ts_return_type = "Promise<DiskUsage>")]
+pub fn disk_usage(path: String) -> AsyncTask<DiskUsageTask> {
+    AsyncTask::new(DiskUsageTask { path: path.into() })
 }

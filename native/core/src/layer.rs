@@ -3,13 +3,30 @@
 //! manifest's layer digest) and the uncompressed one (the config's diffID) — and checked.
 //! Whiteouts become overlay's form: `.wh.<name>` → a 0/0 char device, `.wh..wh..opq` →
 //! the `trusted.overlay.opaque=y` xattr on the directory.
+//!
+//! The blob is hostile input. Every filesystem operation goes through `beneath` (no
+//! symlink followed, nothing outside the layer dir reachable; see `apply`), the tar
+//! framing is ours with bounded extension members (`tarstream`), and the compressed
+//! and uncompressed sizes are capped so a gzip bomb stops early.
+mod apply;
+mod tarstream;
+
+use apply::{Applier, Fail};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+pub use apply::{MAX_DEPTH, MAX_PATH};
+pub use tarstream::MAX_EXTENSION;
+
+/// Default cap on a layer's uncompressed tar stream when the caller gives none: 64 GiB.
+/// Far above real layers (the largest model-serving images have layers of a few tens of
+/// GiB) yet a bound on what a gzip bomb (~1000:1) can make us write.
+pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 64 << 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -22,6 +39,12 @@ pub enum LayerError {
     },
     #[error("layer {layer}: entry {entry:?} escapes the layer root")]
     Escape { layer: String, entry: String },
+    #[error("layer {layer}: entry {entry:?}: {reason}")]
+    Invalid {
+        layer: String,
+        entry: String,
+        reason: String,
+    },
     #[error("layer {layer}: {kind} digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {
         layer: String,
@@ -29,6 +52,15 @@ pub enum LayerError {
         expected: String,
         actual: String,
     },
+    #[error("layer {layer}: blob size mismatch: expected {expected} bytes, {actual}")]
+    SizeMismatch {
+        layer: String,
+        expected: u64,
+        /// "got N" or "more than expected".
+        actual: String,
+    },
+    #[error("layer {layer}: uncompressed tar exceeds the limit of {limit} bytes")]
+    TooLarge { layer: String, limit: u64 },
     #[error("layer {layer}: zstd-compressed layers are not supported yet")]
     Zstd { layer: String },
 }
@@ -43,45 +75,76 @@ pub struct Extracted {
     pub size: u64,
 }
 
+struct Counted {
+    hash: Sha256,
+    n: u64,
+    /// Reading past this many bytes is an error (and sets `exceeded`).
+    limit: u64,
+    exceeded: bool,
+}
+
+/// Hashes and counts what passes through; refuses to pass more than `limit` bytes, and
+/// never asks the inner reader for more than `limit + 1` (so a bomb stops right there).
 struct Hashing<R> {
     inner: R,
-    state: Rc<RefCell<(Sha256, u64)>>,
+    state: Rc<RefCell<Counted>>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
         let mut s = self.state.borrow_mut();
-        s.0.update(&buf[..n]);
-        s.1 += n as u64;
+        let allowed = s.limit.saturating_add(1).saturating_sub(s.n);
+        let max = buf.len().min(allowed.min(usize::MAX as u64) as usize);
+        if max == 0 && !buf.is_empty() {
+            s.exceeded = true;
+            return Err(io::Error::other("size limit exceeded"));
+        }
+        let n = self.inner.read(&mut buf[..max])?;
+        s.hash.update(&buf[..n]);
+        s.n += n as u64;
+        if s.n > s.limit {
+            s.exceeded = true;
+            return Err(io::Error::other("size limit exceeded"));
+        }
         Ok(n)
     }
 }
 
-fn finish(state: &Rc<RefCell<(Sha256, u64)>>) -> (String, u64) {
-    let s = state.borrow();
-    (format!("sha256:{}", hex::encode(s.0.clone().finalize())), s.1)
+fn counted(limit: u64) -> Rc<RefCell<Counted>> {
+    Rc::new(RefCell::new(Counted {
+        hash: Sha256::new(),
+        n: 0,
+        limit,
+        exceeded: false,
+    }))
 }
 
-/// Normalises an entry path to a relative path with no `..`, or None if it would escape.
+fn finish(state: &Rc<RefCell<Counted>>) -> (String, u64) {
+    let s = state.borrow();
+    (format!("sha256:{}", hex::encode(s.hash.clone().finalize())), s.n)
+}
+
+/// Normalises an entry path to a relative path: a leading `/` means the layer root and
+/// `..` is resolved lexically; None if it would climb out of the root.
 pub fn safe_relative(p: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
     let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(x) => out.push(x),
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return None,
-        }
-    }
+    apply::normalize(p.as_os_str().as_bytes(), &mut out).ok()?;
     Some(out)
 }
 
+/// Extracts `blob` into `dest` (created if missing; trusted, may be reached through
+/// symlinks — nothing beneath it is followed). `want_size` is the descriptor's size:
+/// a blob of any other length is an error, and reading stops at `want_size + 1` bytes.
+/// The uncompressed tar may not exceed `max_uncompressed` bytes.
 pub fn extract(
     blob: &Path,
     dest: &Path,
     layer: &str,
     want_digest: Option<&str>,
     want_diff_id: Option<&str>,
+    want_size: Option<u64>,
+    max_uncompressed: u64,
 ) -> Result<Extracted, LayerError> {
     let io_err = |op: &'static str, path: &Path| {
         let layer = layer.to_string();
@@ -93,8 +156,33 @@ pub fn extract(
             source,
         }
     };
+    let size_mismatch = |expected: u64, actual: String| LayerError::SizeMismatch {
+        layer: layer.into(),
+        expected,
+        actual,
+    };
     let file = fs::File::open(blob).map_err(io_err("open", blob))?;
-    let outer = Rc::new(RefCell::new((Sha256::new(), 0u64)));
+    if let Some(want) = want_size {
+        let len = file.metadata().map_err(io_err("stat", blob))?.len();
+        if len != want {
+            return Err(size_mismatch(want, format!("got {len}")));
+        }
+    }
+    let outer = counted(want_size.unwrap_or(u64::MAX));
+    let inner = counted(max_uncompressed);
+    // Any read error may come from a size limit: report that, not the generic error.
+    let limit_err = |e: LayerError| {
+        if outer.borrow().exceeded {
+            size_mismatch(want_size.unwrap_or(0), "more than expected".into())
+        } else if inner.borrow().exceeded {
+            LayerError::TooLarge {
+                layer: layer.into(),
+                limit: max_uncompressed,
+            }
+        } else {
+            e
+        }
+    };
     let mut buffered = BufReader::with_capacity(
         256 * 1024,
         Hashing {
@@ -102,7 +190,7 @@ pub fn extract(
             state: outer.clone(),
         },
     );
-    let magic = buffered.fill_buf().map_err(io_err("read", blob))?.to_vec();
+    let magic = buffered.fill_buf().map_err(io_err("read", blob)).map_err(limit_err)?;
     let decoded: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(MultiGzDecoder::new(buffered))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -112,59 +200,66 @@ pub fn extract(
     } else {
         Box::new(buffered)
     };
-    let inner = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let mut archive = tar::Archive::new(Hashing {
+    let mut tar = tarstream::TarReader::new(Hashing {
         inner: decoded,
         state: inner.clone(),
     });
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(true);
-    archive.set_overwrite(true);
     fs::create_dir_all(dest).map_err(io_err("mkdir", dest))?;
-
-    for entry in archive.entries().map_err(io_err("read tar", blob))? {
-        let mut entry = entry.map_err(io_err("read tar entry", blob))?;
-        let raw = entry.path().map_err(io_err("entry path", blob))?.into_owned();
-        let rel = safe_relative(&raw).ok_or_else(|| LayerError::Escape {
-            layer: layer.into(),
-            entry: raw.display().to_string(),
-        })?;
-        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(hidden) = name.strip_prefix(".wh.") {
-            let parent = dest.join(rel.parent().unwrap_or(Path::new("")));
-            fs::create_dir_all(&parent).map_err(io_err("mkdir", &parent))?;
-            if hidden == ".wh..opq" {
-                xattr::set(&parent, "trusted.overlay.opaque", b"y").map_err(io_err("set opaque xattr", &parent))?;
-            } else {
-                let target = parent.join(hidden);
-                let _ = fs::remove_file(&target);
-                nix::sys::stat::mknod(
-                    &target,
-                    nix::sys::stat::SFlag::S_IFCHR,
-                    nix::sys::stat::Mode::empty(),
-                    0,
-                )
-                .map_err(|e| io_err("mknod whiteout", &target)(io::Error::from(e)))?;
-            }
-            continue;
+    let root = fs::File::open(dest).map_err(io_err("open", dest))?;
+    let mut applier = Applier::new(root.into());
+    let mut entry = tarstream::Entry::default();
+    let shown = |a: &Applier, e: &tarstream::Entry| {
+        if a.rel().as_os_str().is_empty() {
+            String::from_utf8_lossy(&e.path).into_owned()
+        } else {
+            a.rel().display().to_string()
         }
-        // unpack_in refuses entries (and hard links) that would land outside `dest`.
-        let inside = entry.unpack_in(dest).map_err(io_err("unpack", &dest.join(&rel)))?;
-        if !inside {
-            return Err(LayerError::Escape {
-                layer: layer.into(),
-                entry: raw.display().to_string(),
-            });
+    };
+    loop {
+        match tar.next(&mut entry) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(limit_err(io_err("read tar", blob)(e))),
+        }
+        if let Err(f) = applier.apply(&entry, &mut tar) {
+            let raw = String::from_utf8_lossy(&entry.path).into_owned();
+            let entry = shown(&applier, &entry);
+            return Err(limit_err(match f {
+                Fail::Escape => LayerError::Escape {
+                    layer: layer.into(),
+                    entry: raw,
+                },
+                Fail::Invalid(reason) => LayerError::Invalid {
+                    layer: layer.into(),
+                    entry,
+                    reason,
+                },
+                Fail::Io(op, source) => LayerError::Io {
+                    layer: layer.into(),
+                    op,
+                    path: dest.join(&entry).display().to_string(),
+                    source,
+                },
+            }));
         }
     }
+    applier.finish().map_err(|f| match f {
+        Fail::Io(op, source) => io_err(op, dest)(source),
+        other => io_err("set times", dest)(io::Error::other(format!("{other:?}"))),
+    })?;
     // Drain trailing padding so the digests cover the whole blob.
-    let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(io_err("read", blob))?;
+    let mut rest = tar.into_inner();
+    io::copy(&mut rest, &mut io::sink())
+        .map_err(io_err("read", blob))
+        .map_err(limit_err)?;
     drop(rest);
     let (diff_id, _) = finish(&inner);
     let (digest, size) = finish(&outer);
+    if let Some(want) = want_size {
+        if size != want {
+            return Err(size_mismatch(want, format!("got {size}")));
+        }
+    }
     if let Some(w) = want_digest {
         if w != digest {
             return Err(LayerError::DigestMismatch {
@@ -189,88 +284,4 @@ pub fn extract(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-    use std::os::unix::fs::FileTypeExt;
-
-    fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        for (name, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_mtime(0);
-            h.set_entry_type(tar::EntryType::Regular);
-            // set_path refuses "..": write the raw name so hostile archives can be built.
-            h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
-            h.set_cksum();
-            b.append(&h, *data).unwrap();
-        }
-        b.into_inner().unwrap()
-    }
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    fn sha(d: &[u8]) -> String {
-        format!("sha256:{}", hex::encode(Sha256::digest(d)))
-    }
-
-    #[test]
-    fn extracts_gzip_with_whiteouts_and_checks_digests() {
-        let t = tempfile::tempdir().unwrap();
-        let tarball = tar_with(&[("etc/hello", b"hi\n"), ("etc/.wh.gone", b""), ("var/.wh..wh..opq", b"")]);
-        let blob = gz(&tarball);
-        fs::write(t.path().join("blob"), &blob).unwrap();
-        let dest = t.path().join("diff");
-        let r = extract(
-            &t.path().join("blob"),
-            &dest,
-            "l1",
-            Some(&sha(&blob)),
-            Some(&sha(&tarball)),
-        )
-        .unwrap();
-        assert_eq!(r.diff_id, sha(&tarball));
-        assert_eq!(fs::read(dest.join("etc/hello")).unwrap(), b"hi\n");
-        let wh = fs::symlink_metadata(dest.join("etc/gone")).unwrap();
-        assert!(wh.file_type().is_char_device());
-        assert_eq!(
-            xattr::get(dest.join("var"), "trusted.overlay.opaque")
-                .unwrap()
-                .as_deref(),
-            Some(&b"y"[..])
-        );
-    }
-
-    #[test]
-    fn rejects_bad_digest_and_escapes() {
-        let t = tempfile::tempdir().unwrap();
-        let tarball = tar_with(&[("a", b"x")]);
-        fs::write(t.path().join("blob"), &tarball).unwrap();
-        let e = extract(
-            &t.path().join("blob"),
-            &t.path().join("d"),
-            "l2",
-            Some("sha256:00"),
-            None,
-        )
-        .unwrap_err();
-        assert!(matches!(e, LayerError::DigestMismatch { kind: "blob", .. }));
-
-        let evil = tar_with(&[("../evil", b"x")]);
-        fs::write(t.path().join("evil.tar"), &evil).unwrap();
-        let e = extract(&t.path().join("evil.tar"), &t.path().join("d2"), "l3", None, None).unwrap_err();
-        assert!(matches!(e, LayerError::Escape { .. }));
-        assert!(
-            !t.path().join("evil").exists(),
-            "nothing was written outside the layer dir"
-        );
-    }
-}
+mod tests;

@@ -5,6 +5,9 @@
 //!
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
+mod exec;
+
+use berth_core::beneath;
 use berth_core::crilog::{self, Stream};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -12,15 +15,19 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn usage() -> ! {
-    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log PATH --exit-file PATH --pid-file PATH --runtime-log PATH");
+pub(crate) fn usage() -> ! {
+    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH");
+    eprintln!(
+        "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES -- CMD..."
+    );
+    eprintln!("  --log REL is the container log, relative to --log-root DIR; no symlink beneath DIR is followed");
     std::process::exit(2)
 }
 
@@ -108,20 +115,25 @@ fn write_atomic(path: &str, data: &[u8]) -> std::io::Result<()> {
 fn run(flags: HashMap<String, String>) -> i32 {
     let get = |k: &str| flags.get(k).cloned().unwrap_or_else(|| usage());
     let (runtime, root, id, bundle) = (get("runtime"), get("root"), get("id"), get("bundle"));
-    let (log_path, exit_file, pid_file, runtime_log) =
-        (get("log"), get("exit-file"), get("pid-file"), get("runtime-log"));
+    let (log_root, log_rel, exit_file, pid_file, runtime_log) = (
+        get("log-root"),
+        get("log"),
+        get("exit-file"),
+        get("pid-file"),
+        get("runtime-log"),
+    );
 
     // Orphaned container processes (runc create exits) are reparented to us.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
-    if let Some(dir) = Path::new(&log_path).parent() {
-        let _ = fs::create_dir_all(dir);
-    }
-    let mut log = match OpenOptions::new().create(true).append(true).open(&log_path) {
+    // A symlink planted at the log path or at a parent (by whatever else can write in
+    // the log dirs) must not redirect our root-owned writes elsewhere on the host, so
+    // nothing beneath the log root is followed (the error names the path).
+    let mut log = match beneath::create_log_file(Path::new(&log_root), Path::new(&log_rel)) {
         Ok(f) => f,
         Err(e) => {
-            report(serde_json::json!({"ok": false, "error": format!("open log {log_path}: {e}")}));
+            report(serde_json::json!({"ok": false, "error": format!("open log: {e}")}));
             return 1;
         }
     };
@@ -309,6 +321,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") => std::process::exit(run(parse_flags(&args[1..]))),
+        Some("exec") => {
+            // Flags, then `--`, then the command to run in the container.
+            let split = args.iter().position(|a| a == "--").unwrap_or_else(|| usage());
+            std::process::exit(exec::exec(parse_flags(&args[1..split]), &args[split + 1..]))
+        }
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
         Some("pause") => std::process::exit(pause()),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
