@@ -2,6 +2,7 @@
 // the container's PID once that has finished, and stays to own stdio, logs and the exit.
 import { closeSync, openSync } from 'node:fs';
 import { type MonitorReport, spawnMonitor } from '../native/monitor-process.js';
+import { runtimeError } from '../oci/runtime-errors.js';
 
 export interface MonitorArgs {
   runtime: string;
@@ -24,7 +25,10 @@ export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
   try {
     const args = ['run', '--runtime', a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log-root', a.logRoot, '--log', a.logRel,
       '--exit-file', a.exitFile, '--pid-file', a.pidFile, '--runtime-log', a.runtimeLog];
-    return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd });
+    return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd,
+      // The runtime's own words decide the code (a command the image lacks is the request's fault).
+      failure: runtimeError,
+    });
   } finally {
     closeSync(errFd);
   }

@@ -3,19 +3,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { ImageConfig } from '../oci/image-config.js';
 import { native } from '../native/index.js';
 import { readAll, resolvePrefix, writeRecord } from '../store/records.js';
 
-export interface ImageConfig {
-  User?: string;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-  Volumes?: Record<string, unknown>;
-}
+
+export type { ImageConfig };
 
 export interface LayerRef {
   digest: string;

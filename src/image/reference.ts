@@ -1,6 +1,7 @@
 // Image references as the docker/distribution grammar defines them, normalised the way
 // the containers tools and the kubelet expect: `busybox` → docker.io/library/busybox:latest.
 import { invalid } from '../errors.js';
+import { digestRe } from '../registry/digest.js';
 
 export interface Reference {
   /** Registry host[:port] as written (docker.io for Docker Hub). */
@@ -13,7 +14,6 @@ export interface Reference {
 
 const componentRe = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagRe = /^[\w][\w.-]{0,127}$/;
-export const digestRe = /^sha256:[a-f0-9]{64}$/;
 
 export function parseReference(input: string): Reference {
   const ref = input.trim();

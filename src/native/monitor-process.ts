@@ -1,8 +1,7 @@
 // Spawning berth-monitor (either mode) detached — its own session, so it outlives berthd —
 // and reading its one-line JSON report: {"ok":true,"pid":N} or {"ok":false,"error":"..."}.
 import { spawn } from 'node:child_process';
-import { internal } from '../errors.js';
-import { runtimeError } from '../oci/runtime-errors.js';
+import { type BerthError, internal } from '../errors.js';
 import { monitorPath } from './index.js';
 
 export interface MonitorReport {
@@ -12,7 +11,7 @@ export interface MonitorReport {
   monitorPid: number;
 }
 
-export function spawnMonitor(args: string[], o: { what: string; timeoutMs: number; stderrFd?: number; argv0?: string }): Promise<MonitorReport> {
+export function spawnMonitor(args: string[], o: { what: string; timeoutMs: number; stderrFd?: number; argv0?: string; /** Turns a reported failure into an error (default INTERNAL). */ failure?: (message: string) => BerthError }): Promise<MonitorReport> {
   const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'pipe', o.stderrFd ?? 'ignore'], ...(o.argv0 ? { argv0: o.argv0 } : {}) });
   // Whatever happens, berthd's event loop must not wait on this child.
   child.unref();
@@ -44,7 +43,7 @@ export function spawnMonitor(args: string[], o: { what: string; timeoutMs: numbe
       try {
         const r = JSON.parse(buf.slice(0, nl)) as { ok: boolean; pid?: number; error?: string };
         if (r.ok && r.pid) finish(undefined, { pid: r.pid, monitorPid: child.pid! });
-        else finish(runtimeError(`${o.what}: ${r.error ?? 'failed'}`));
+        else finish((o.failure ?? internal)(`${o.what}: ${r.error ?? 'failed'}`));
       } catch (e) {
         finish(internal(`${o.what}: bad report ${JSON.stringify(buf.slice(0, nl))}: ${(e as Error).message}`));
       }

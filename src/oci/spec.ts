@@ -2,7 +2,7 @@
 // image config the way Docker and the kubelet expect. Pure: no I/O, unit-tested.
 import { invalid, precondition } from '../errors.js';
 import { type ContainerConfig, MountPropagation, NamespaceMode } from '../gen/runtime/v1/api.js';
-import type { ImageConfig } from '../image/image-store.js';
+import type { ImageConfig } from './image-config.js';
 
 /** Docker's default capability set (containerd uses it too). */
 export const DEFAULT_CAPS = [

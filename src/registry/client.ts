@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BerthError, invalid, notFound, precondition, unavailable } from '../errors.js';
-import { digestRe } from '../image/reference.js';
+import { digestRe } from './digest.js';
 import type { Endpoint } from './registries-conf.js';
 
 export const mediaTypes = {

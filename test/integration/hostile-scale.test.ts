@@ -63,12 +63,15 @@ test.serial('a layer of 200,000 files: memory does not grow with the entry count
   const rssBefore = rssMiB(inst.proc.pid!);
   const pull = await measured(() => inst.img.pullImage({ image: { image } }));
   const fsInfo = await measured(() => inst.img.imageFsInfo({}));
+  const removedAt = Date.now();
   const removal = await measured(() => inst.img.removeImage({ image: { image } }));
+  const removalMs = Date.now() - removedAt;
   await new Promise((r) => setTimeout(r, 500));
   const rssAfter = rssMiB(inst.proc.pid!);
   const peak = Math.max(pull.peakMiB, fsInfo.peakMiB, removal.peakMiB);
   t.log(`layer: ${l.blob.length} bytes gzip, 200,200 entries`);
   t.log(`berthd RSS MiB: before ${rssBefore.toFixed(1)}, peak ${peak.toFixed(1)} (+${(peak - rssBefore).toFixed(1)}), after ${rssAfter.toFixed(1)}`);
+  t.log(`RemoveImage took ${removalMs} ms`);
   t.log(`slowest Version RPC while busy (ms): pull ${pull.maxRpcMs}, ImageFsInfo ${fsInfo.maxRpcMs}, RemoveImage ${removal.maxRpcMs}`);
   t.true(fsInfo.value.imageFilesystems[0]!.inodesUsed!.value >= 200_000n, 'ImageFsInfo counted the inodes');
   t.true(peak - rssBefore < 64, `peak RSS grew by ${(peak - rssBefore).toFixed(1)} MiB (bound: 64)`);
