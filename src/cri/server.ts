@@ -20,6 +20,7 @@ import { RemoveContainer } from './remove-container.js';
 import { RemoveImage } from './remove-image.js';
 import { RemovePodSandbox } from './remove-pod-sandbox.js';
 import { RunPodSandbox } from './run-pod-sandbox.js';
+import { RuntimeConfig } from './runtime-config.js';
 import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
@@ -30,11 +31,11 @@ import { Version } from './version.js';
 export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
-  PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo,
+  PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
-const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo']);
+const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
 
 function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};

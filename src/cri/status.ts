@@ -37,6 +37,6 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
       name,
       features: { recursiveReadOnlyMounts: false, userNamespaces: false },
     })),
-    features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
+    features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
   };
 }

@@ -2,6 +2,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CgroupDriver } from '../../src/gen/runtime/v1/api.js';
 import { busybox, containerConfig, type Instance, podConfig, registry, startInstance } from '../helpers/instance.js';
 
 let inst: Instance;
@@ -119,6 +120,14 @@ test.serial('oom_score_adj below berthd\'s own is clamped (root lacks CAP_SYS_RE
 test.serial('RPCs berth does not implement yet answer UNIMPLEMENTED with their name', async (t) => {
   await t.throwsAsync(inst.rt.attach({ containerId: 'x' }), { message: /UNIMPLEMENTED.*RuntimeService\.Attach/ });
   await t.throwsAsync(inst.rt.updateContainerResources({ containerId: 'x' }), { message: /UNIMPLEMENTED.*UpdateContainerResources/ });
+  // New in CRI v0.37.
+  await t.throwsAsync(inst.rt.checkpointPod({ podSandboxId: 'x' }), { message: /UNIMPLEMENTED.*RuntimeService\.CheckpointPod/ });
+  await t.throwsAsync(inst.rt.restorePod({}), { message: /UNIMPLEMENTED.*RuntimeService\.RestorePod/ });
+});
+
+test.serial('RuntimeConfig answers the cgroup driver berth drives (cgroupfs)', async (t) => {
+  const r = await inst.rt.runtimeConfig({});
+  t.is(r.linux?.cgroupDriver, CgroupDriver.CGROUPFS);
 });
 
 test.serial('a RunPodSandbox that fails at CNI ADD rolls back namespaces and cgroup', async (t) => {
