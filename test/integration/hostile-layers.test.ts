@@ -183,3 +183,16 @@ test.serial('device nodes and FIFOs are unpacked as what they are, and the devic
   t.deepEqual(inst.leaks(), []);
   storeIsEmpty(t);
 });
+
+test.serial('an image whose USER is not in its /etc/passwd is refused at CreateContainer, clearly', async (t) => {
+  const image = await pushImage('no-such-user', { layers: await layersOf('busybox', 'latest'), config: { User: 'nosuchuser' } });
+  await inst.img.pullImage({ image: { image } });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('nouser') });
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('nouser', image, ['true']) }), {
+    message: /INVALID_ARGUMENT.*user "nosuchuser"/,
+  });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image } });
+  t.deepEqual(inst.leaks(), []);
+  storeIsEmpty(t);
+});

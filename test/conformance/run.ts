@@ -1,0 +1,101 @@
+// WORK IN PROGRESS (issue 14): not run by CI yet; it needs scripts/build-critest-images.sh.
+// The CRI validation suite (critest) against a fresh berthd: installs critest if missing,
+// starts the local registry and a berthd on a temporary root (mirroring registry.k8s.io,
+// gcr.io and k8s.gcr.io to the local registry), runs critest with a JUnit report, and
+// prints `critest: N passed, N failed, N skipped`. Specs on the skip list (skips.ts) are
+// skipped with their reason; any other failure fails the run. BERTH_CONFORMANCE_ALL=1
+// runs the skipped specs too and names those that pass now (so the list gets shorter).
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { registry, repoRoot, startInstance } from '../helpers/instance.js';
+import { activeSkips, escapeRegex } from './skips.js';
+
+const version = process.env.CRITEST_VERSION ?? 'v1.37.0';
+
+function critestBinary(): string {
+  const out = execFileSync('bash', [path.join(repoRoot, 'scripts', 'install-critest.sh'), version], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const bin = out.split('\n').find((l) => l.startsWith('critest='));
+  if (!bin) throw new Error(`install-critest.sh printed no critest path:\n${out}`);
+  return bin.slice('critest='.length).trim();
+}
+
+interface Case {
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  message: string;
+}
+
+/** The spec results of a Ginkgo JUnit report. */
+function parseJunit(xml: string): Case[] {
+  const out: Case[] = [];
+  for (const m of xml.matchAll(/<testcase name="([^"]*)"[^>]*?status="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const name = m[1]!.replace(/&#34;|&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    if (/^\[(BeforeSuite|AfterSuite|SynchronizedBeforeSuite|SynchronizedAfterSuite|ReportAfterSuite)\]/.test(name)) continue;
+    const status = m[2] === 'passed' ? 'passed' : m[2] === 'skipped' || m[2] === 'pending' ? 'skipped' : 'failed';
+    const message = /message="([^"]*)"/.exec(m[3] ?? '')?.[1] ?? '';
+    out.push({ name, status, message: message.slice(0, 300) });
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const bin = critestBinary();
+  execFileSync('bash', [path.join(repoRoot, 'scripts', 'registry.sh'), 'start'], { stdio: 'inherit' });
+  execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-critest-images.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const skips = activeSkips();
+  const runAll = process.env.BERTH_CONFORMANCE_ALL === '1';
+  const inst = await startInstance({ toml: 'log_level = "info"', env: { CONTAINERS_REGISTRIES_CONF: registriesConf() } });
+  const report = path.join(inst.dir, 'critest.xml');
+  let code = 0;
+  try {
+    const args = [
+      `-runtime-endpoint=unix://${inst.socket}`, `-image-endpoint=unix://${inst.socket}`, `-ginkgo.junit-report=${report}`,
+      `-parallel=${process.env.CRITEST_PARALLEL ?? '1'}`, '-ginkgo.no-color', '-ginkgo.timeout=40m',
+      ...(skips.length && !runAll ? [`-ginkgo.skip=${skips.map((s) => escapeRegex(s.spec)).join('|')}`] : []),
+    ];
+    const started = Date.now();
+    const rc = await new Promise<number>((resolve) => {
+      const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CRI_CONFIG_FILE: '/dev/null' } });
+      p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+      p.on('exit', (c) => resolve(c ?? 1));
+    });
+    const cases = parseJunit(readFileSync(report, 'utf8'));
+    const skipOf = (name: string) => skips.find((s) => name.includes(s.spec));
+    const unexpected = cases.filter((c) => c.status === 'failed' && !skipOf(c.name));
+    const passing = cases.filter((c) => c.status === 'passed' && skipOf(c.name));
+    const count = (s: Case['status']) => cases.filter((c) => c.status === s).length;
+    for (const c of unexpected) console.log(`FAILED  ${c.name}\n        ${c.message}`);
+    for (const c of passing) console.log(`PASSES NOW (take it off the skip list): ${c.name}`);
+    const byKind = new Map<string, number>();
+    for (const c of cases.filter((x) => x.status !== 'passed')) {
+      const s = skipOf(c.name);
+      if (s) byKind.set(s.kind, (byKind.get(s.kind) ?? 0) + 1);
+    }
+    console.log(
+      `critest ${version}: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped ` +
+        `(skip list: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}) in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
+    if (unexpected.length) code = 1;
+    else if (rc !== 0 && !runAll && count('failed') === 0) code = rc; // critest itself broke
+  } finally {
+    await inst.cleanup();
+  }
+  return code;
+}
+
+/** registries.conf v2: the upstream registries critest names, served by the local one. */
+function registriesConf(): string {
+  const file = path.join(repoRoot, 'test', 'conformance', 'registries.conf');
+  const out = path.join('/tmp', `berth-critest-registries-${process.pid}.conf`);
+  writeFileSync(out, readFileSync(file, 'utf8').replaceAll('127.0.0.1:5100', registry));
+  return out;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
