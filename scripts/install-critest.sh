@@ -24,8 +24,9 @@ cd "$work"
 go mod init t >/dev/null 2>&1
 go get sigs.k8s.io/cri-tools/{cmd/crictl,cmd/critest,pkg/validate,pkg/benchmark}@"$VERSION"
 start=$SECONDS
-GOBIN="$work/bin" go install sigs.k8s.io/cri-tools/cmd/crictl
-go test -c -o "$work/bin/critest" sigs.k8s.io/cri-tools/cmd/critest
+ldflags="-X sigs.k8s.io/cri-tools/pkg/version.Version=$VERSION"  # else `crictl --version` says "unknown"
+GOBIN="$work/bin" go install -ldflags "$ldflags" sigs.k8s.io/cri-tools/cmd/crictl
+go test -c -ldflags "$ldflags" -o "$work/bin/critest" sigs.k8s.io/cri-tools/cmd/critest
 # Install both at once (rename is atomic), so a half-finished build is never "cached".
 install -m 0755 "$work/bin/crictl" "$OUT/crictl.tmp" && mv -f "$OUT/crictl.tmp" "$OUT/crictl"
 install -m 0755 "$work/bin/critest" "$OUT/critest.tmp" && mv -f "$OUT/critest.tmp" "$OUT/critest"
