@@ -123,12 +123,6 @@ pub fn lstat_at(dir: BorrowedFd, name: &OsStr) -> io::Result<Option<rfs::Stat>> 
     }
 }
 
-/// Removes whatever is at `dir/name` (a directory as a whole tree, without following
-/// symlinks); missing is fine.
-pub fn remove_at(dir: BorrowedFd, name: &OsStr) -> io::Result<()> {
-    crate::tree::remove_at(dir, name)
-}
-
 /// Like `fchmodat(dir, name, mode, AT_SYMLINK_NOFOLLOW)` for nodes we cannot open
 /// (devices, FIFOs). Uses fchmodat2 (Linux 6.6); on older kernels falls back to plain
 /// fchmodat after checking the node is not a symlink — the only writer of the tree

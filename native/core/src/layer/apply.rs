@@ -9,6 +9,7 @@
 //! walk a filesystem) never emit a member beneath a symlink of the same layer.
 use super::tarstream::{Entry, Kind};
 use crate::beneath::{self, lstat_at, mkdir_all_beneath, split, DIR_FLAGS};
+use crate::tree;
 use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid, XattrFlags};
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -162,7 +163,7 @@ impl Applier {
                         let st = lstat_at(dir, name).map_err(io_fail("stat"))?;
                         let is_dir = st.is_some_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Directory);
                         if !is_dir {
-                            beneath::remove_at(dir, name).map_err(io_fail("remove"))?;
+                            tree::remove_at(dir, name).map_err(io_fail("remove"))?;
                             rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700)).map_err(errno("mkdir"))?;
                         }
                     }
@@ -310,7 +311,7 @@ impl Applier {
 fn replace<T>(dir: BorrowedFd, name: &OsStr, mut create: impl FnMut() -> rustix::io::Result<T>) -> Result<T, Fail> {
     match create() {
         Err(rustix::io::Errno::EXIST) => {
-            beneath::remove_at(dir, name).map_err(io_fail("remove"))?;
+            tree::remove_at(dir, name).map_err(io_fail("remove"))?;
             create().map_err(errno("create"))
         }
         r => r.map_err(errno("create")),
@@ -333,6 +334,6 @@ fn whiteout(dir: BorrowedFd, hidden: &[u8]) -> Result<(), Fail> {
         return Err(Fail::Invalid("whiteout of no name".into()));
     }
     let name = OsStr::from_bytes(hidden);
-    beneath::remove_at(dir, name).map_err(io_fail("remove whited-out"))?;
+    tree::remove_at(dir, name).map_err(io_fail("remove whited-out"))?;
     rfs::mknodat(dir, name, FileType::CharacterDevice, Mode::empty(), 0).map_err(errno("mknod whiteout"))
 }
