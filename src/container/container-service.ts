@@ -139,26 +139,28 @@ export class ContainerService {
   }
 
   async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
-    if (!cfg.metadata?.name || !cfg.image?.image) throw invalid('container config needs metadata with a name and an image');
+    // The RPC edge (src/cri/validate.ts) has checked metadata, name, image and log path.
+    const meta = cfg.metadata!;
+    const imageRef = cfg.image!.image;
     if (cfg.tty || cfg.stdin) throw precondition('tty and stdin containers need the streaming work (not supported yet)');
     const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
-    const image = this.d.images.find(cfg.image.image);
-    if (!image) throw notFound(`image ${cfg.image.image} not found: pull it first`);
+    const image = this.d.images.find(imageRef);
+    if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
     const rt = this.d.runtimes.get(pod.runtimeHandler);
     rt.ensureReady();
 
     const id = newId();
-    const nameKey = containerNameKey(cfg.metadata.name, cfg.metadata.attempt, pod.nameKey);
+    const nameKey = containerNameKey(meta.name, meta.attempt, pod.nameKey);
     this.d.store.reserve(nameKey, id);
-    const log = this.d.log.child({ container: id.slice(0, 12), pod: pod.id.slice(0, 12), name: cfg.metadata.name });
+    const log = this.d.log.child({ container: id.slice(0, 12), pod: pod.id.slice(0, 12), name: meta.name });
     const rb = new Rollback(log, { container: id });
     rb.push('release name', () => this.d.store.release(nameKey, id));
     const bundle = path.join(this.d.runtimeDir, 'containers', id);
     const layerDir = this.d.store.recordDir(id);
     const rootfs = path.join(bundle, 'rootfs');
     const rec: ContainerRecord = {
-      id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: cfg.image.image,
+      id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: imageRef,
       state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
       logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
@@ -218,7 +220,7 @@ export class ContainerService {
     } catch (e) {
       await rb.run();
       await this.d.store.delete(rec).catch(() => undefined);
-      throw wrap(e, `create container ${cfg.metadata.name} in pod ${pod.id}`);
+      throw wrap(e, `create container ${meta.name} in pod ${pod.id}`);
     }
   }
 
