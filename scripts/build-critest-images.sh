@@ -27,6 +27,7 @@ CRI=gcr.io/k8s-staging-cri-tools
 TARGETS=(
   "busybox $K8S/busybox:1.29-2"
   "nginx $K8S/nginx:1.14-2"
+  "httpd $K8S/httpd:2.4.39-4"
   "nonewprivs $K8S/nonewprivs:1.3"
   "pause registry.k8s.io/pause:3.9 k8s.gcr.io/pause:3.9"
   "test-image-1 $CRI/test-image-1:latest"
@@ -97,8 +98,24 @@ gcc -static -Os -s -o "$work/nnp" "$work/nnp.c"
 B="$work/base"
 mkdir -p "$B/bin" "$B/etc" "$B/root" "$B/home" "$B/var/www" "$B/var/spool/mail" "$B/var/run" "$B/usr/sbin" "$B/tmp"
 chmod 1777 "$B/tmp"; chmod 700 "$B/root"
-install -m 0755 "$BUSYBOX" "$B/bin/busybox"
-for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -sf busybox "$B/bin/$a"; done
+# The shell and applets come from Debian's dynamic busybox (with the libc it links): its
+# ash execs commands found in PATH, where busybox-static's runs its own applets first, so
+# a masked /bin/ls gives upstream's "/bin/sh: ls: Permission denied" (MaskedPaths spec).
+# Applets only busybox-static has are linked to it. All are hard links, as upstream's
+# image has them: masking /bin/ls must not mask the binary a symlink would resolve to.
+DEBS="${BERTH_CACHE:-/var/cache/berth}/debs"
+mkdir -p "$DEBS"
+if ! ls "$DEBS"/busybox_*.deb >/dev/null 2>&1; then
+  (cd "$DEBS" && { apt-get download busybox >/dev/null 2>&1 || { apt-get update -qq && apt-get download busybox >/dev/null; }; })
+fi
+dpkg-deb -x "$(ls "$DEBS"/busybox_*.deb | head -1)" "$work/bbdyn"
+install -m 0755 "$work/bbdyn/bin/busybox" "$B/bin/busybox"
+install -m 0755 "$BUSYBOX" "$B/bin/busybox.static"
+for lib in $(ldd "$B/bin/busybox" | grep -o '/[^ ]*'); do
+  mkdir -p "$B$(dirname "$lib")"; cp -L "$lib" "$B$lib"
+done
+for a in $("$B/bin/busybox" --list); do [ "$a" = busybox ] || ln -f "$B/bin/busybox" "$B/bin/$a"; done
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || [ -e "$B/bin/$a" ] || ln -f "$B/bin/busybox.static" "$B/bin/$a"; done
 cat > "$B/etc/passwd" <<'E'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -140,6 +157,7 @@ nogroup:x:65534:
 E
 # Debian's busybox-static has no pgrep and no ipcs; critest runs both (`sh -c "pgrep sleep
 # || true"` with empty stderr expected; `ipcs -m` listing a host segment under hostIPC).
+rm -f "$B/bin/pgrep" "$B/bin/ipcs" # never write through a hard link to busybox
 cat > "$B/bin/pgrep" <<'E'
 #!/bin/sh
 # pgrep look-alike (Debian's busybox-static lacks the applet): pgrep [-f] PATTERN
@@ -168,7 +186,7 @@ E
 chmod 0755 "$B/bin/pgrep" "$B/bin/ipcs"
 umoci new --image "$L:empty"
 cfg empty --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.workingdir /
-add_layer empty busybox "$B" "busybox-static $("$BUSYBOX" 2>/dev/null | head -1 | awk '{print $2}') rootfs"
+add_layer empty busybox "$B" "busybox $("$B/bin/busybox" 2>/dev/null | head -1 | awk '{print $2}') rootfs (Debian)"
 cfg busybox --config.cmd sh
 
 one_file() { # <tag> <path in image>: busybox + one empty file (upstream's image-test, ADD $TEST)
@@ -215,6 +233,15 @@ nginx_like() { # <tag> <port>
     --config.cmd "nginx: master process nginx -g daemon off;"
 }
 nginx_like nginx 80
+
+# httpd look-alike (Multiple Containers specs): busybox httpd on :80 serving "It works!";
+# like Apache it says "httpd" on stderr when it starts (the log spec looks for it).
+rm -rf "$work/d"; mkdir -p "$work/d/usr/local/apache2/htdocs"
+echo '<html><body><h1>It works!</h1></body></html>' > "$work/d/usr/local/apache2/htdocs/index.html"
+add_layer busybox httpd "$work/d" "httpd look-alike (busybox httpd on :80)"
+cfg httpd --clear=config.cmd --config.exposedports 80/tcp --config.stopsignal SIGTERM --config.workingdir /usr/local/apache2 \
+  --config.cmd /bin/sh --config.cmd -c \
+  --config.cmd "trap 'kill \$pid 2>/dev/null; exit 0' TERM INT; echo 'httpd (busybox look-alike): serving /usr/local/apache2/htdocs on :80' >&2; httpd -f -p 80 -h /usr/local/apache2/htdocs & pid=\$!; wait \$pid"
 nginx_like hostnet-nginx 12003
 
 rm -rf "$work/d"; mkdir -p "$work/d/usr/local/bin"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole suite, from a fresh machine: set-up (scripts/setup.sh plus the test tools:
 # docker-registry, skopeo, umoci, crictl), generated-code check, native unit tests, the
-# local registry with the busybox test images, then ava unit + integration tests (root).
+# local registry with the busybox test images, ava unit + integration tests (root), then
+# the CRI validation suite (critest, test/conformance/run.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
-bash scripts/setup.sh docker-registry skopeo umoci curl python3
+bash scripts/setup.sh docker-registry skopeo umoci curl python3 jq gcc libc6-dev
 bash scripts/install-crictl.sh >/dev/null
 export PATH="$PWD/node_modules/.bin:$PATH"
 
@@ -28,3 +29,6 @@ bash scripts/build-images.sh >&2
 
 echo "== ava: unit and integration" >&2
 npx ava
+
+echo "== conformance: critest" >&2
+node dist/test/conformance/run.js

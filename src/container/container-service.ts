@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
-import type { PodRecord } from '../pod/pod.js';
+import { podHostname, type PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
@@ -192,7 +192,7 @@ export class ContainerService {
         container: cfg,
         image: image.config,
         rootfs,
-        hostname: pod.hostNetwork ? '' : podCfg.hostname || podCfg.metadata?.name || '',
+        hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
         cgroupsPath: rec.cgroupsPath,
         podFiles: ['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
@@ -249,11 +249,15 @@ export class ContainerService {
     }
   }
 
-  /** Stop signal, up to `timeoutSec` for the exit, then SIGKILL. Idempotent. */
+  /** Stop signal, up to `timeoutSec` for the exit, then SIGKILL. Idempotent: unknown or removed is not an error. */
   async stop(id: string, timeoutSec: number): Promise<void> {
-    const c = this.d.store.get(id);
+    const c = this.d.store.find(id);
+    if (!c) return;
     // Re-checked under the lock: a concurrent RemoveContainer may have won.
-    return this.lock.run(c.id, () => this.stopLocked(this.d.store.get(c.id), timeoutSec));
+    return this.lock.run(c.id, async () => {
+      const now = this.d.store.find(c.id);
+      if (now) await this.stopLocked(now, timeoutSec);
+    });
   }
 
   private async stopLocked(c: ContainerRecord, timeoutSec: number): Promise<void> {

@@ -46,7 +46,11 @@ export function checkPodConfig(cfg: PodSandboxConfig): void {
   checkName('metadata.namespace', m.namespace);
   checkName('metadata.uid', m.uid);
   if (cfg.logDirectory) checkAbsolutePath('log_directory', cfg.logDirectory);
-  if (cfg.hostname) checkName('hostname', cfg.hostname);
+  if (cfg.hostname) {
+    checkName('hostname', cfg.hostname);
+    // sethostname(2) takes at most HOST_NAME_MAX (64) bytes.
+    if (Buffer.byteLength(cfg.hostname) > 64) throw invalid(`hostname ${JSON.stringify(cfg.hostname)} is longer than 64 bytes`);
+  }
   const dns = cfg.dnsConfig;
   for (const [field, list] of [['dns_config.servers', dns?.servers], ['dns_config.searches', dns?.searches], ['dns_config.options', dns?.options]] as const) {
     for (const v of list ?? []) plainText(field, v, MAX_NAME);
@@ -59,4 +63,7 @@ export function checkContainerConfig(cfg: ContainerConfig): void {
   if (!cfg.image?.image) throw invalid('container config needs an image');
   plainText('image.image', cfg.image.image, MAX_PATH);
   if (cfg.logPath) checkRelativePath('log_path', cfg.logPath);
+  const sc = cfg.linux?.securityContext;
+  // A group alone names no user to run as (containerd and CRI-O refuse it too).
+  if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername) throw invalid('run_as_group is set without run_as_user or run_as_username');
 }

@@ -18,7 +18,7 @@ import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
-import { podNameKey, type PodRecord } from './pod.js';
+import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
 export interface PodServiceDeps {
   store: ObjectStore<PodRecord>;
@@ -81,7 +81,7 @@ export class PodService {
         await this.d.store.save(pod); // the intent record: what a crash from here on leaves is undone at start-up
         const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
         if (kinds.length) {
-          const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : cfg.hostname || m.name);
+          const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : podHostname(cfg));
           for (const p of pins) {
             const kind = path.basename(p);
             if (kind === 'net') pod.namespaces.network = p;
@@ -112,7 +112,7 @@ export class PodService {
           ips = net.ips;
           phases.mark('cni');
         }
-        await writePodFiles(runDir, cfg.hostname || m.name, cfg.dnsConfig, ips);
+        await writePodFiles(runDir, podHostname(cfg), cfg.dnsConfig, ips);
         pod.state = 'ready';
         await this.d.store.save(pod);
         phases.mark('record');
@@ -179,10 +179,15 @@ export class PodService {
   }
 
   /** Stops every container and releases the network; idempotent. */
+  /** Idempotent: an unknown, stopped or removed pod is not an error (critest's Idempotence specs). */
   async stop(id: string): Promise<void> {
-    const pod = this.d.store.get(id);
+    const pod = this.d.store.find(id);
+    if (!pod) return;
     // Re-checked under the lock: a concurrent RemovePodSandbox may have won.
-    return this.lock.run(pod.id, () => this.stopLocked(this.d.store.get(pod.id)));
+    return this.lock.run(pod.id, async () => {
+      const now = this.d.store.find(pod.id);
+      if (now) await this.stopLocked(now);
+    });
   }
 
   private async stopLocked(pod: PodRecord): Promise<void> {

@@ -4,6 +4,7 @@
 //
 // "creating" is the intent record, written before the first step: a failed RunPodSandbox
 // undoes every step and leaves no record; one interrupted by a crash is undone at start-up.
+import os from 'node:os';
 import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Stored } from '../store/object-store.js';
 
@@ -30,4 +31,12 @@ export interface PodRecord extends Stored {
 export function podNameKey(c: PodSandboxConfig): string {
   const m = c.metadata!;
   return JSON.stringify([m.name, m.namespace, m.uid, m.attempt]);
+}
+
+/**
+ * The pod's hostname: the one the kubelet asks for, else the node's (as containerd and
+ * CRI-O do; the pod name is no fallback, it may be longer than sethostname allows).
+ */
+export function podHostname(c: { hostname?: string }): string {
+  return c.hostname || os.hostname();
 }

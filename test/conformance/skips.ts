@@ -20,6 +20,23 @@ const selinuxOff = () => !existsSync('/sys/fs/selinux/enforce');
 export const skips: Skip[] = [
   { spec: 'AppArmor', kind: 'host', why: 'AppArmor is not enabled on this kernel', when: apparmorOff },
   { spec: 'SELinux', kind: 'host', why: 'SELinux is not enabled on this kernel', when: selinuxOff },
+  {
+    spec: 'public image with digest should be pulled and removed',
+    kind: 'upstream',
+    why: 'pulls gcr.io/k8s-staging-cri-tools/test-image-digest by the digest of upstream\'s exact manifest bytes, which no offline build reproduces',
+  },
+  { spec: 'Streaming runtime should support streaming interfaces', kind: 'todo', issue: 16, why: 'Exec/Attach/PortForward streaming server and tty/stdin containers' },
+  { spec: 'runtime should support listing container stats', kind: 'todo', issue: 15, why: 'ContainerStats' },
+  { spec: 'runtime should support listing stats for', kind: 'todo', issue: 15, why: 'ListContainerStats' },
+  { spec: 'runtime should support reopening container log', kind: 'todo', issue: 15, why: 'ReopenContainerLog (the monitor reopens its log file)' },
+  { spec: 'Container OOM', kind: 'todo', issue: 15, why: 'OOMKilled reason from the memory cgroup' },
+  { spec: 'Image Volume [Feature:ImageVolume]', kind: 'todo', issue: 15, why: 'image volumes (a CRI mount of an image)' },
+  { spec: "mount with 'rshared' should support propagation", kind: 'todo', issue: 15, why: 'rshared mounts need the host-side propagation runc expects' },
+  { spec: 'runtime should support RunAsUserName', kind: 'todo', issue: 15, why: 'user names resolved through the image /etc/passwd' },
+  { spec: 'should support seccomp localhost profile on the container', kind: 'todo', issue: 15, why: 'seccomp profiles' },
+  { spec: 'should support seccomp default on the container', kind: 'todo', issue: 15, why: 'seccomp RuntimeDefault profile' },
+  { spec: 'seccomp profile that blocks setting hostname with SYS_ADMIN', kind: 'todo', issue: 15, why: 'seccomp profiles' },
+  { spec: 'port mapping with host port and container port', kind: 'todo', issue: 17, why: 'hostPort through the portmap plugin (runtimeConfig.portMappings)' },
 ];
 
 /** The entries that apply on this host (host entries only when their check says so). */

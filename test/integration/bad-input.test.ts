@@ -17,10 +17,10 @@ test.after.always(async () => {
 test.serial('unknown IDs are NOT_FOUND; removing unknown things succeeds (idempotent)', async (t) => {
   const id = 'f'.repeat(64);
   await t.throwsAsync(inst.rt.podSandboxStatus({ podSandboxId: id }), { message: /^5 NOT_FOUND: pod sandbox f+ not found/ });
-  await t.throwsAsync(inst.rt.stopPodSandbox({ podSandboxId: id }), { message: /NOT_FOUND/ });
+  await t.notThrowsAsync(inst.rt.stopPodSandbox({ podSandboxId: id }), 'stopping an unknown pod succeeds (critest Idempotence)');
   await t.throwsAsync(inst.rt.containerStatus({ containerId: id }), { message: /NOT_FOUND/ });
   await t.throwsAsync(inst.rt.startContainer({ containerId: id }), { message: /NOT_FOUND/ });
-  await t.throwsAsync(inst.rt.stopContainer({ containerId: id }), { message: /NOT_FOUND/ });
+  await t.notThrowsAsync(inst.rt.stopContainer({ containerId: id }), 'stopping an unknown container succeeds (critest Idempotence)');
   await t.throwsAsync(inst.rt.execSync({ containerId: id, cmd: ['true'] }), { message: /NOT_FOUND/ });
   await t.throwsAsync(inst.rt.createContainer({ podSandboxId: id, config: containerConfig('x', busybox, ['true']) }), { message: /NOT_FOUND/ });
   await inst.rt.removePodSandbox({ podSandboxId: id });
@@ -154,10 +154,10 @@ test.serial('concurrent Stop/Remove of the same container and pod all succeed, o
   await Promise.all([
     inst.rt.stopContainer({ containerId, timeout: 0n }),
     inst.rt.removeContainer({ containerId }),
-    inst.rt.stopContainer({ containerId, timeout: 0n }).catch((e: Error) => t.regex(e.message, /NOT_FOUND/)),
+    inst.rt.stopContainer({ containerId, timeout: 0n }), // idempotent even when a Remove wins the race
     inst.rt.removeContainer({ containerId }),
   ]);
-  await Promise.all([inst.rt.removePodSandbox({ podSandboxId }), inst.rt.removePodSandbox({ podSandboxId }), inst.rt.stopPodSandbox({ podSandboxId }).catch(() => undefined)]);
+  await Promise.all([inst.rt.removePodSandbox({ podSandboxId }), inst.rt.removePodSandbox({ podSandboxId }), inst.rt.stopPodSandbox({ podSandboxId })]);
   t.deepEqual((await inst.rt.listPodSandbox({})).items.filter((p) => p.id === podSandboxId), []);
   t.deepEqual(inst.leaks(), []);
 });
