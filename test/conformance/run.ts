@@ -60,7 +60,9 @@ async function main(): Promise<number> {
     ];
     const started = Date.now();
     const rc = await new Promise<number>((resolve) => {
-      const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CRI_CONFIG_FILE: '/dev/null' } });
+      // -parallel runs the ginkgo CLI that install-critest.sh puts beside critest.
+      const env = { ...process.env, CRI_CONFIG_FILE: '/dev/null', PATH: `${path.dirname(bin)}:${process.env.PATH ?? ''}` };
+      const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
       p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
       p.on('exit', (c) => resolve(c ?? 1));
     });
