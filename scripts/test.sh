@@ -22,10 +22,12 @@ cargo test --release --workspace -q >&2
 
 echo "== registry and test images" >&2
 export BERTH_REGISTRY="${BERTH_REGISTRY:-127.0.0.1:5100}"
-bash scripts/registry.sh start
+# A registry that was already serving (another run's) is left running afterwards.
+started=0
+curl -fsS "http://$BERTH_REGISTRY/v2/" >/dev/null 2>&1 || { bash scripts/registry.sh start; started=1; }
 # CNI's bridge plugin turns ip_forward on; restore what the host had once the suite ends.
 forward_before="$(cat /proc/sys/net/ipv4/ip_forward)"
-trap 'bash scripts/registry.sh stop; echo "$forward_before" > /proc/sys/net/ipv4/ip_forward' EXIT
+trap '[ "$started" = 0 ] || bash scripts/registry.sh stop; echo "$forward_before" > /proc/sys/net/ipv4/ip_forward' EXIT
 bash scripts/build-images.sh >&2
 
 echo "== ava: unit and integration" >&2

@@ -18,6 +18,7 @@ import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
+import { LifecycleEvents } from './util/lifecycle-events.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 
@@ -62,15 +63,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
   const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'));
+  const events = new LifecycleEvents();
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
     maxLayerBytes: cfg.maxLayerBytes,
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
-    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, log,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, log });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
@@ -78,7 +80,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const netState = cni.load();
   if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
 
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni };
+  const stopExitWatch = containers.watchExits();
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events };
   const server = createCriServer(ctx, log);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -89,6 +92,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   return {
     ctx,
     async stop() {
+      stopExitWatch();
+      events.close();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           server.forceShutdown();
