@@ -36,6 +36,7 @@ function socketIsLive(file: string): Promise<boolean> {
 
 export interface Daemon {
   ctx: CriContext;
+  reload(next: Config): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +92,23 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
 
   return {
     ctx,
+    /** SIGHUP: applies what can change while running; the rest waits for a restart (logged). */
+    async reload(next: Config) {
+      const changed: string[] = [];
+      if (next.logLevel !== cfg.logLevel) {
+        log.level = next.logLevel;
+        cfg.logLevel = next.logLevel;
+        changed.push('log_level');
+      }
+      if (next.registriesConf !== cfg.registriesConf) {
+        cfg.registriesConf = next.registriesConf; // read afresh by every pull
+        changed.push('registries_conf');
+      }
+      changed.push(...(await runtimes.reload(next, log)));
+      const fixed = (['socket', 'root', 'runtimeDir', 'cniConfDir', 'cgroupRoot'] as const).filter((k) => next[k] !== cfg[k]);
+      if (fixed.length) log.warn({ keys: fixed }, 'configuration changes that need a restart were not applied');
+      log.info({ changed }, changed.length ? 'configuration reloaded' : 'configuration reloaded: nothing changed');
+    },
     async stop() {
       stopExitWatch();
       events.close();
