@@ -6,6 +6,7 @@ import { defaults, loadConfig, usage } from './config/config.js';
 import { printConfig } from './config/print.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { takeNotifySocket } from './util/sd-notify.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -30,6 +31,14 @@ async function main(): Promise<void> {
   const log = createLogger(cfg.logLevel);
   // Signals are handled from the first moment: one that arrives during start-up stops
   // berthd as soon as it is serving, so no half-started daemon is ever killed mid-way.
+  const sdNotify = takeNotifySocket();
+  const notify = (state: string) => {
+    try {
+      sdNotify(state);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'systemd notify failed');
+    }
+  };
   let stopping = false;
   let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
   const stop = (signal: string) => {
@@ -37,6 +46,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     if (!daemon) return;
+    notify('STOPPING=1');
     daemon.stop().then(
       () => {
         log.flush();
@@ -60,7 +70,11 @@ async function main(): Promise<void> {
       log.error({ err: (e as Error).message }, 'configuration not reloaded');
       return;
     }
-    daemon.reload(next).catch((e: Error) => log.error({ err: e.message }, 'configuration reload failed'));
+    notify('RELOADING=1');
+    daemon
+      .reload(next)
+      .catch((e: Error) => log.error({ err: e.message }, 'configuration reload failed'))
+      .finally(() => notify('READY=1'));
   });
   daemon = await startDaemon(cfg, log).catch((e: Error) => {
     log.fatal({ err: e.message }, 'berthd cannot start');
@@ -68,6 +82,7 @@ async function main(): Promise<void> {
     process.stderr.write(`berthd: ${e.message}\n`);
     process.exit(1);
   });
+  notify(`READY=1\nMAINPID=${process.pid}`);
   if (stopping) {
     stopping = false;
     stop('deferred');
