@@ -10,7 +10,12 @@ pub fn notify(socket: &str, state: &str) -> io::Result<()> {
     let addr = match socket.strip_prefix('@') {
         Some(name) => SocketAddr::from_abstract_name(name.as_bytes())?,
         None if socket.starts_with('/') => SocketAddr::from_pathname(socket)?,
-        None => return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("NOTIFY_SOCKET {socket:?} is neither a path nor @abstract"))),
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("NOTIFY_SOCKET {socket:?} is neither a path nor @abstract"),
+            ))
+        }
     };
     let sock = UnixDatagram::unbound()?;
     sock.send_to_addr(state.as_bytes(), &addr)?;
