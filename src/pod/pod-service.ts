@@ -18,6 +18,7 @@ import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
+import { podNetArgs } from './pod-net.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
 export interface PodServiceDeps {
@@ -36,8 +37,7 @@ export class PodService {
   constructor(private readonly d: PodServiceDeps) {}
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
-    const m = cfg.metadata!;
-    return { podId: pod.id, netns: pod.namespaces.network ?? '', namespace: m.namespace, name: m.name, uid: m.uid };
+    return podNetArgs(pod, cfg);
   }
 
   config(pod: PodRecord): PodSandboxConfig {
@@ -176,6 +176,11 @@ export class PodService {
         this.d.log.warn({ pod: pod.id.slice(0, 12), pinsGone, pauseGone }, 'pod sandbox lost its namespaces; now notready');
       }
     }
+  }
+
+  /** The CNI attachments that live pods hold (for CNI GC: everything else may go). */
+  attachments(): Array<{ containerId: string }> {
+    return this.d.store.list().filter((p) => p.network?.attached).map((p) => ({ containerId: p.id }));
   }
 
   /** Stops every container and releases the network; idempotent. */
