@@ -61,7 +61,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const runtimes = new RuntimeRegistry(cfg);
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
-  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'), { timeoutMs: cfg.cniPluginTimeoutSeconds * 1000 });
+  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'), {
+    timeoutMs: cfg.cniPluginTimeoutSeconds * 1000,
+    stateFile: path.join(cfg.root, 'cni', 'pod-cidr.json'),
+  });
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
     maxLayerBytes: cfg.maxLayerBytes,

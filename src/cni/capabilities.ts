@@ -59,7 +59,8 @@ export function capabilityArgs(a: PodNetArgs, podCidr?: string): Record<string, 
   if (a.dns && (a.dns.servers.length || a.dns.searches.length || a.dns.options.length)) caps.dns = { ...a.dns };
   caps[POD_ANNOTATIONS_CAP] = { ...ann };
   if (a.cgroupPath) caps.cgroupPath = a.cgroupPath;
-  if (podCidr) caps.ipRanges = [[{ subnet: podCidr }]];
+  // One range set per CIDR: host-local then allocates one IP from each (dual-stack).
+  if (podCidr) caps.ipRanges = podCidr.split(',').map((subnet) => [{ subnet }]);
   return caps;
 }
 

@@ -3,8 +3,10 @@
 // with every attachment recorded in a libcni-format cache so teardown never depends on
 // the config of the moment. Modules: conf (discovery), exec (one plugin call), result
 // (format conversion), capabilities (runtimeConfig), cache (on-disk attachments).
-import { existsSync, statSync } from 'node:fs';
-import { precondition } from '../errors.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { invalid, precondition } from '../errors.js';
+import { writeRecord } from '../store/records.js';
 import { type CacheEntry, AttachmentCache } from './cache.js';
 import { capabilityArgs, runtimeConfigFor } from './capabilities.js';
 import { ConfSource, parseConfList } from './conf.js';
@@ -14,10 +16,19 @@ import { type CniResult, IFNAME, type NetworkConfList, type PluginConf, type Pod
 
 export type { CniResult, NetworkConfList, PodNetArgs, PortMapping } from './types.js';
 
+function isCidr(c: string): boolean {
+  const [ip, len, ...rest] = c.split('/');
+  const family = isIP(ip ?? '');
+  const n = Number(len);
+  return !rest.length && family !== 0 && /^\d+$/.test(len ?? '') && n <= (family === 4 ? 32 : 128);
+}
+
 export interface CniOptions {
   timeoutMs?: number;
   /** Delays between DEL attempts (a DEL that fails is tried again after each). */
   delRetryMs?: number[];
+  /** Where the pod CIDR from UpdateRuntimeConfig is kept across restarts. */
+  stateFile?: string;
 }
 
 /** A network config plus each plugin's binary, checked to speak the config's version. */
@@ -32,6 +43,7 @@ export class Cni {
   private readonly timeoutMs: number;
   private readonly delRetryMs: number[];
   private podCidr?: string;
+  private readonly stateFile?: string;
   /** VERSION answers by binary (path, size, mtime): asked once per plugin build. */
   private readonly versions = new Map<string, string[] | null>();
 
@@ -45,6 +57,14 @@ export class Cni {
     this.cache = new AttachmentCache(cacheDir);
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.delRetryMs = opts.delRetryMs ?? [250, 1000];
+    this.stateFile = opts.stateFile;
+    if (this.stateFile) {
+      try {
+        this.podCidr = (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { podCidr?: string }).podCidr || undefined;
+      } catch {
+        /* none yet */
+      }
+    }
   }
 
   /** The network config as it is on disk now, or why there is none. */
@@ -52,9 +72,16 @@ export class Cni {
     return this.source.current();
   }
 
-  /** UpdateRuntimeConfig's pod CIDR, passed as the `ipRanges` capability from now on. */
-  setPodCidr(cidr: string | undefined): void {
-    this.podCidr = cidr || undefined;
+  /**
+   * UpdateRuntimeConfig's pod CIDR (the kubelet sends "v4,v6" on dual-stack nodes), passed
+   * as the `ipRanges` capability to plugins that declare it (host-local does) from now on.
+   * Kept on disk: the kubelet sends it again only when it changes, not when berthd restarts.
+   */
+  async setPodCidr(cidr: string): Promise<void> {
+    const cidrs = cidr.split(',').map((c) => c.trim()).filter(Boolean);
+    for (const c of cidrs) if (!isCidr(c)) throw invalid(`pod CIDR ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
+    this.podCidr = cidrs.length ? cidrs.join(',') : undefined;
+    if (this.stateFile) await writeRecord(this.stateFile, { podCidr: this.podCidr ?? '' });
   }
 
   get currentPodCidr(): string | undefined {

@@ -25,6 +25,7 @@ import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { UpdateRuntimeConfig } from './update-runtime-config.js';
 import { Version } from './version.js';
 
 /** Handlers by RPC name (the last segment of the gRPC path). */
@@ -32,6 +33,7 @@ export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
+  UpdateRuntimeConfig,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */

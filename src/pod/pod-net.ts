@@ -1,7 +1,9 @@
 // What the CNI layer gets to know about a pod, taken from its CRI config: the CNI_ARGS
 // names and the inputs of the capability args (port mappings for portmap, annotations
 // for bandwidth/ips/mac, the DNS config, the pod cgroup).
+import { isIP } from 'node:net';
 import type { PodNetArgs, PortMapping } from '../cni/cni.js';
+import { invalid } from '../errors.js';
 import { Protocol, type PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { PodRecord } from './pod.js';
 
@@ -17,6 +19,17 @@ export function portMappings(cfg: PodSandboxConfig): PortMapping[] {
       protocol: protocols[p.protocol] ?? 'tcp',
       ...(p.hostIp ? { hostIP: p.hostIp } : {}),
     }));
+}
+
+/** Port mappings the portmap plugin (and iptables) can take, or INVALID_ARGUMENT naming the bad one. */
+export function validatePortMappings(cfg: PodSandboxConfig): void {
+  for (const p of cfg.portMappings) {
+    const what = `port mapping ${JSON.stringify({ hostPort: p.hostPort, containerPort: p.containerPort, hostIp: p.hostIp })}`;
+    if (!(p.protocol in protocols)) throw invalid(`${what}: unknown protocol ${p.protocol}`);
+    if (!Number.isInteger(p.hostPort) || p.hostPort < 0 || p.hostPort > 65535) throw invalid(`${what}: hostPort must be 0…65535`);
+    if (p.containerPort < 0 || p.containerPort > 65535 || (p.hostPort > 0 && p.containerPort === 0)) throw invalid(`${what}: containerPort must be 1…65535`);
+    if (p.hostIp && !isIP(p.hostIp)) throw invalid(`${what}: hostIp is not an IP address`);
+  }
 }
 
 export function podNetArgs(pod: PodRecord, cfg: PodSandboxConfig, netns = pod.namespaces.network ?? ''): PodNetArgs {

@@ -18,7 +18,7 @@ import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
-import { podNetArgs } from './pod-net.js';
+import { podNetArgs, validatePortMappings } from './pod-net.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
 export interface PodServiceDeps {
@@ -53,6 +53,7 @@ export class PodService {
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
+    if (!hostNetwork) validatePortMappings(cfg);
     const parent = cfg.linux?.cgroupParent ?? '';
     if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
     if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
@@ -175,6 +176,17 @@ export class PodService {
         await this.d.store.save(pod);
         this.d.log.warn({ pod: pod.id.slice(0, 12), pinsGone, pauseGone }, 'pod sandbox lost its namespaces; now notready');
       }
+    }
+  }
+
+  /** CNI CHECK of the pod's attachment: '' when it is as ADD left it, else what the plugin found. */
+  async checkNetwork(pod: PodRecord): Promise<string> {
+    if (!pod.network?.attached) return 'not attached';
+    try {
+      await this.d.cni.check(pod.network.name, this.netArgs(pod, this.config(pod)));
+      return '';
+    } catch (e) {
+      return (e as Error).message;
     }
   }
 
