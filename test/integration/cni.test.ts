@@ -331,3 +331,54 @@ test.serial('CNI 1.1 (test plugin): CNI_ARGS, STATUS drives NetworkReady, GC at 
   });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('a failed ADD is followed by DEL; a failing DEL is retried, keeps the pod, and a later Stop finishes it once', async (t) => {
+  const log = path.join(inst.dir, `v11-${randomBytes(3).toString('hex')}.log`);
+  const addFail = path.join(inst.dir, 'v11-add-fail');
+  const delFail = path.join(inst.dir, 'v11-del-fail');
+  const conf = { cniVersion: '1.1.0', name: `v11-${randomBytes(3).toString('hex')}`, plugins: [{ type: 'berth-test-v11', log, addFail, delFail }] };
+  await withConf('05-v11.conflist', JSON.stringify(conf), async () => {
+    writeFileSync(addFail, '');
+    const e = await t.throwsAsync(inst.rt.runPodSandbox({ config: podConfig('addfail') }));
+    t.regex(e!.message, /UNAVAILABLE.*plugin berth-test-v11 failed: code 11: test ADD failure/, 'code 11 (try again later) is UNAVAILABLE');
+    const id = /^ADD (\w+)/m.exec(readFileSync(log, 'utf8'))![1]!;
+    t.regex(readFileSync(log, 'utf8'), new RegExp(`^DEL ${id}$`, 'm'), 'the failed ADD was followed by DEL');
+    rmSync(addFail);
+
+    const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('delfail') });
+    writeFileSync(delFail, '');
+    await t.throwsAsync(inst.rt.stopPodSandbox({ podSandboxId }), { message: /test DEL failure/ });
+    const dels = () => readFileSync(log, 'utf8').split('\n').filter((l) => l === `DEL ${podSandboxId}`).length;
+    t.is(dels(), 3, 'DEL was tried three times');
+    rmSync(delFail);
+    await inst.rt.stopPodSandbox({ podSandboxId });
+    t.is(dels(), 4);
+    await inst.rt.stopPodSandbox({ podSandboxId });
+    await inst.rt.removePodSandbox({ podSandboxId });
+    t.is(dels(), 4, 'once DEL succeeded, Stop and Remove do not DEL again');
+  });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('UpdateRuntimeConfig: the pod CIDR reaches host-local as ipRanges, survives a restart, and a bad one is INVALID_ARGUMENT', async (t) => {
+  const c = testConf();
+  c.plugins[0]!.capabilities = { ipRanges: true };
+  // host-local adds runtime ranges to its configured ones: a node config that takes the pod CIDR names no range itself.
+  delete (c.plugins[0]!.ipam as Record<string, unknown>).ranges;
+  const cidr = inst.subnet.replace(/0\/24$/, '64/28');
+  await withConf('05-cidr.conflist', JSON.stringify(c), async () => {
+    try {
+      await t.throwsAsync(inst.rt.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: '10.1.2.3/40' } } }), { message: /INVALID_ARGUMENT.*10\.1\.2\.3\/40/ });
+      await inst.rt.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: cidr } } });
+      await inst.restart();
+      const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('cidr') });
+      const ip = (await inst.rt.podSandboxStatus({ podSandboxId })).status!.network!.ip;
+      const last = Number(ip.split('.')[3]);
+      t.true(last > 64 && last < 80, `${ip} is in ${cidr}`);
+      await inst.rt.removePodSandbox({ podSandboxId });
+    } finally {
+      await inst.rt.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: '' } } });
+    }
+  });
+  t.deepEqual(inst.leaks(), []);
+});
