@@ -97,6 +97,22 @@ test.serial('a hostPort reaches the pod on 127.0.0.1 and on the host address; re
   t.deepEqual(inst.leaks(), []);
 });
 
+test.serial('a hostPort bound to host_ip 127.0.0.1 answers there and not on the host address', async (t) => {
+  const port = randomPort();
+  const podCfg = podConfig('local-only', { portMappings: [{ protocol: 0, containerPort: 80, hostPort: port, hostIp: '127.0.0.1' }] });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const { containerId } = await inst.rt.createContainer({
+    podSandboxId, sandboxConfig: podCfg,
+    config: containerConfig('httpd', busybox, ['sh', '-c', 'mkdir -p /www && echo only-local > /www/index.html && exec httpd -f -p 80 -h /www']),
+  });
+  await inst.rt.startContainer({ containerId });
+  t.is((await page('127.0.0.1', port)).body.trim(), 'only-local');
+  const addr = hostAddress();
+  if (addr) await t.throwsAsync(get(addr, port), undefined, `nothing on ${addr}:${port}`);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
 test.serial('portmap DEL after a daemon restart (kill -9) uses the cached port mappings', async (t) => {
   const port = randomPort();
   const { podSandboxId } = await httpdPod('restart', port, 'still-here');
