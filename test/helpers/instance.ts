@@ -113,6 +113,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     ].join('\n'),
   );
   const forwardBefore = readFileSync(ipForward, 'utf8');
+  const portmapChainsBefore = portmapChainsExist();
   let stderr = '';
   const launch = async () => {
     const p = spawnBerthd(['--config', configFile], opts.env);
@@ -160,6 +161,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
         /* never created */
       }
       writeFileSync(ipForward, forwardBefore);
+      if (!portmapChainsBefore) removeIdlePortmapChains(dir);
       rmSync(dir, { recursive: true, force: true });
       // Swept so a failed test cannot poison the machine, but never silently.
       if (left.length) throw new Error(`berthd left these behind after it stopped (swept):\n${left.join('\n')}`);
@@ -250,6 +252,40 @@ function sweepNat(inst: Instance): void {
     else if (jump) for (const cmd of ['iptables', 'ip6tables']) tryRun('sh', ['-c', `${cmd} -t nat -D ${m[1]} ${m[2]}`]);
   }
   for (const c of chains) for (const cmd of ['iptables', 'ip6tables']) for (const op of ['-F', '-X']) tryRun(cmd, ['-t', 'nat', op, c]);
+}
+
+const portmapShared = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
+
+function portmapChainsExist(): boolean {
+  try {
+    return execFileSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('-N CNI-HOSTPORT-DNAT');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * portmap's shared chains (and their jumps from PREROUTING/OUTPUT/POSTROUTING) are
+ * created by the first pod with a hostPort and never removed by portmap. An instance that
+ * found none restores that — but only while no pod anywhere uses them (the DNAT chain is
+ * empty) and no other test instance is alive beside it (its pods may be in the middle of
+ * an ADD), so it never takes a chain from under someone else.
+ */
+function removeIdlePortmapChains(ownDir: string): void {
+  const others = readdirSync(os.tmpdir()).filter((d) => d.startsWith('berth-it-') && path.join(os.tmpdir(), d) !== ownDir);
+  if (others.length) return;
+  let rules = '';
+  try {
+    rules = execFileSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return;
+  }
+  if (/^-A CNI-HOSTPORT-DNAT /m.test(rules)) return;
+  for (const line of rules.split('\n')) {
+    const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.* -j CNI-HOSTPORT-(?:DNAT|MASQ))$/.exec(line);
+    if (m) tryRun('sh', ['-c', `iptables -t nat -D ${m[1]} ${m[2]}`]);
+  }
+  for (const c of portmapShared) for (const op of ['-F', '-X']) tryRun('iptables', ['-t', 'nat', op, c]);
 }
 
 function tryRun(cmd: string, args: string[]): void {
