@@ -84,10 +84,6 @@ export class Cni {
     if (this.stateFile) await writeRecord(this.stateFile, { podCidr: this.podCidr ?? '' });
   }
 
-  get currentPodCidr(): string | undefined {
-    return this.podCidr;
-  }
-
   /** VERSION of one plugin binary (null: it does not answer VERSION; then it is not judged). */
   private async supportedVersions(bin: string, confVersion: string): Promise<string[] | null> {
     const st = statSync(bin);
