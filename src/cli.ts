@@ -2,7 +2,8 @@
 // berthd entry point: flags/config → daemon; SIGTERM/SIGINT stop it cleanly.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, usage } from './config/config.js';
+import { defaults, loadConfig, usage } from './config/config.js';
+import { printConfig } from './config/print.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
 
@@ -16,6 +17,13 @@ async function main(): Promise<void> {
     const { root } = await import('./native/index.js');
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
     process.stdout.write(`berthd ${pkg.version} (CRI runtime.v1)\n`);
+    return;
+  }
+  if (argv[0] === 'config') {
+    // `berthd config [--default] [flags…]`: what berthd would run with, as TOML it reads back.
+    const rest = argv.slice(1).filter((a) => a !== '--default');
+    const text = argv.includes('--default') ? printConfig(defaults(), 'berthd embedded defaults') : printConfig(loadConfig(rest), 'berthd effective configuration');
+    process.stdout.write(text);
     return;
   }
   const cfg = loadConfig(argv);
@@ -42,6 +50,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP reloads the files and environment with the same flags; a bad file changes nothing.
+  process.on('SIGHUP', () => {
+    if (!daemon || stopping) return;
+    let next;
+    try {
+      next = loadConfig(argv);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'configuration not reloaded');
+      return;
+    }
+    daemon.reload(next).catch((e: Error) => log.error({ err: e.message }, 'configuration reload failed'));
+  });
   daemon = await startDaemon(cfg, log).catch((e: Error) => {
     log.fatal({ err: e.message }, 'berthd cannot start');
     log.flush();

@@ -18,6 +18,7 @@ import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
+import { LifecycleEvents } from './util/lifecycle-events.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 
@@ -35,6 +36,7 @@ function socketIsLive(file: string): Promise<boolean> {
 
 export interface Daemon {
   ctx: CriContext;
+  reload(next: Config): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,15 +67,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     timeoutMs: cfg.cniPluginTimeoutSeconds * 1000,
     stateFile: path.join(cfg.root, 'cni', 'pod-cidr.json'),
   });
+  const events = new LifecycleEvents();
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
     maxLayerBytes: cfg.maxLayerBytes,
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
-    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, log,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, log });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
@@ -85,7 +88,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const netState = await cni.status();
   if (!netState.ready) log.warn({ reason: netState.message }, 'network not ready');
 
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni };
+  const stopExitWatch = containers.watchExits();
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events };
   const server = createCriServer(ctx, log);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -95,7 +99,26 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
 
   return {
     ctx,
+    /** SIGHUP: applies what can change while running; the rest waits for a restart (logged). */
+    async reload(next: Config) {
+      const changed: string[] = [];
+      if (next.logLevel !== cfg.logLevel) {
+        log.level = next.logLevel;
+        cfg.logLevel = next.logLevel;
+        changed.push('log_level');
+      }
+      if (next.registriesConf !== cfg.registriesConf) {
+        cfg.registriesConf = next.registriesConf; // read afresh by every pull
+        changed.push('registries_conf');
+      }
+      changed.push(...(await runtimes.reload(next, log)));
+      const fixed = (['socket', 'root', 'runtimeDir', 'cniConfDir', 'cgroupRoot'] as const).filter((k) => next[k] !== cfg[k]);
+      if (fixed.length) log.warn({ keys: fixed }, 'configuration changes that need a restart were not applied');
+      log.info({ changed }, changed.length ? 'configuration reloaded' : 'configuration reloaded: nothing changed');
+    },
     async stop() {
+      stopExitWatch();
+      events.close();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           server.forceShutdown();

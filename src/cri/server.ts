@@ -5,7 +5,8 @@ import { type ServerUnaryCall, type sendUnaryData, Server, type ServiceDefinitio
 import { toGrpc } from '../errors.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
-import type { CriContext, Handler } from './context.js';
+import type { CriContext, Handler, StreamHandler } from './context.js';
+import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
 import { CreateContainer } from './create-container.js';
 import { ExecSync } from './exec-sync.js';
@@ -36,6 +37,9 @@ export const handlers: Record<string, Handler> = {
   UpdateRuntimeConfig,
 };
 
+/** Server-streaming handlers by RPC name. */
+export const streamHandlers: Record<string, StreamHandler> = { GetContainerEvents };
+
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
 const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
 
@@ -45,8 +49,21 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
     const rpc = method.path.split('/').pop()!;
     const handler = handlers[rpc];
     if (method.responseStream) {
+      const stream = streamHandlers[rpc];
       impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+        if (!stream) {
+          call.emit('error', { code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+          return;
+        }
+        log.info({ rpc }, 'stream opened');
+        stream(ctx, call.request, {
+          write: (msg) => call.write(msg),
+          end: () => call.end(),
+          onCancel: (fn) => {
+            call.on('cancelled', fn);
+            call.on('close', fn);
+          },
+        });
       };
       continue;
     }

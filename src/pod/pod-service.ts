@@ -19,6 +19,7 @@ import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
 import { podNetArgs, validatePortMappings } from './pod-net.js';
+import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
 export interface PodServiceDeps {
@@ -28,6 +29,7 @@ export interface PodServiceDeps {
   runtimes: RuntimeRegistry;
   runtimeDir: string;
   cgroupRoot: string;
+  events: LifecycleEvents;
   log: Logger;
 }
 
@@ -118,6 +120,9 @@ export class PodService {
         await this.d.store.save(pod);
         phases.mark('record');
         log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
+        // containerd announces a sandbox as created, then started; the kubelet's evented PLEG expects both.
+        this.d.events.emit(pod.id, pod.id, 'created');
+        this.d.events.emit(pod.id, pod.id, 'started');
         return pod;
       } catch (e) {
         // A failed run is undone the way a crashed one is at start-up: from the record.
@@ -221,11 +226,13 @@ export class PodService {
       });
       pod.network.attached = false;
     }
-    if (pod.state !== 'notready') {
+    const stopping = pod.state !== 'notready';
+    if (stopping) {
       pod.state = 'notready';
       this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox stopped');
     }
     await this.d.store.save(pod);
+    if (stopping) this.d.events.emit(pod.id, pod.id, 'stopped');
   }
 
   /** Stops and removes the pod with its containers, namespaces, cgroup and records; idempotent. */
@@ -240,6 +247,7 @@ export class PodService {
     await this.stopLocked(pod);
     for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.remove(c.id);
     await this.release(pod);
+    this.d.events.emit(pod.id, pod.id, 'deleted');
     this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox removed');
   }
 }

@@ -1,9 +1,9 @@
 // berthd's own life: the socket (mode, a live holder, a stale file) and clean stops.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Instance, spawnBerthd, startInstance, waitForSocket, cgroupRootLeft } from '../helpers/instance.js';
+import { type Instance, podConfig, spawnBerthd, startInstance, waitForSocket, cgroupRootLeft } from '../helpers/instance.js';
 
 let inst: Instance;
 test.before(async () => {
@@ -88,6 +88,25 @@ test.serial('without a CNI config the network is not ready and says why', async 
   c.img.close();
   p.kill('SIGTERM');
   t.is((await done).code, 0);
+});
+
+test.serial('SIGHUP reloads the log level and runtime handlers from berth.d drop-ins; a bad drop-in changes nothing', async (t) => {
+  const dropIns = path.join(inst.dir, 'berth.d');
+  mkdirSync(dropIns, { recursive: true });
+  // The node conformance suite's PodOverhead spec runs pods with a RuntimeClass handler named test-handler.
+  writeFileSync(path.join(dropIns, '50-test-handler.toml'), 'log_level = "info"\n[runtimes.test-handler]\npath = "runc"\n');
+  inst.proc.kill('SIGHUP');
+  const log = await inst.waitForLog(/"msg":"configuration reloaded"/, 20_000);
+  t.regex(log, /"changed":\["log_level","runtimes\.test-handler"\]/);
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('handler'), runtimeHandler: 'test-handler' });
+  t.is((await inst.rt.podSandboxStatus({ podSandboxId })).status?.runtimeHandler, 'test-handler');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  writeFileSync(path.join(dropIns, '60-bad.toml'), 'log_levle = "debug"\n');
+  inst.proc.kill('SIGHUP');
+  t.regex(await inst.waitForLog(/configuration not reloaded/, 20_000), /60-bad\.toml: key log_levle: unknown key/);
+  t.truthy(await inst.rt.version({}));
+  rmSync(dropIns, { recursive: true, force: true });
+  t.deepEqual(inst.leaks(), []);
 });
 
 test.serial('after SIGTERM with no pods left, the cgroup root is gone', async (t) => {
