@@ -67,6 +67,15 @@ export class Cni {
     }
   }
 
+  /** For `crictl info` (verbose Status): where berth looks, what it found, the pod CIDR. */
+  describe(): Record<string, unknown> {
+    const { conf, error } = this.load();
+    return {
+      confDir: this.source.dir, pluginDirs: this.pluginDirs, timeoutMs: this.timeoutMs, podCidr: this.podCidr ?? '',
+      ...(conf ? { network: conf.name, file: conf.file, cniVersion: conf.cniVersion, plugins: conf.plugins.map((p) => p.type) } : { error }),
+    };
+  }
+
   /** The network config as it is on disk now, or why there is none. */
   load(): { conf?: NetworkConfList; error?: string } {
     return this.source.current();

@@ -10,6 +10,7 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
   const info: Record<string, string> = {};
   if (req.verbose) {
     info.config = JSON.stringify({ ...ctx.cfg });
+    info.cni = JSON.stringify(ctx.cni.describe());
     info.runtimeHandlers = JSON.stringify(Object.fromEntries(handlers.map((h) => [h.handler, { binary: h.binary, ...h.status }])));
   }
   return {

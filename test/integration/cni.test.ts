@@ -165,6 +165,8 @@ test.serial('a network config that appears after start-up is picked up; until th
     renameSync(away, conf);
   }
   t.true((await networkReady()).status, 'ready as soon as the file is there');
+  const info = JSON.parse((await inst.rt.status({ verbose: true })).info.cni!) as Record<string, unknown>;
+  t.like(info, { network: inst.network, file: conf, plugins: ['bridge', 'portmap', 'loopback'], timeoutMs: PLUGIN_TIMEOUT_S * 1000 });
   const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('late') });
   t.regex((await inst.rt.podSandboxStatus({ podSandboxId })).status!.network!.ip, /^10\./);
   await inst.rt.removePodSandbox({ podSandboxId });
