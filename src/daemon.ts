@@ -63,7 +63,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const runtimes = new RuntimeRegistry(cfg);
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
-  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'));
+  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'), {
+    timeoutMs: cfg.cniPluginTimeoutSeconds * 1000,
+    stateFile: path.join(cfg.root, 'cni', 'pod-cidr.json'),
+  });
   const events = new LifecycleEvents();
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
@@ -78,8 +81,12 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
   await pods.reconcile();
-  const netState = cni.load();
-  if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
+  // CNI GC with the attachments of the pods that survived reconcile: whatever else the
+  // cache holds (a pod record lost in a crash) is DELeted, so its IP is released.
+  const released = await cni.gc(pods.attachments(), (what, e) => log.warn({ err: e.message }, `CNI ${what} failed`));
+  if (released.length) log.warn({ released }, 'released CNI attachments of pods that no longer exist');
+  const netState = await cni.status();
+  if (!netState.ready) log.warn({ reason: netState.message }, 'network not ready');
 
   const stopExitWatch = containers.watchExits();
   const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events };

@@ -26,6 +26,7 @@ import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { UpdateRuntimeConfig } from './update-runtime-config.js';
 import { Version } from './version.js';
 
 /** Handlers by RPC name (the last segment of the gRPC path). */
@@ -33,6 +34,7 @@ export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
+  UpdateRuntimeConfig,
 };
 
 /** Server-streaming handlers by RPC name. */

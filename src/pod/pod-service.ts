@@ -18,6 +18,7 @@ import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
+import { podNetArgs, validatePortMappings } from './pod-net.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
@@ -38,8 +39,7 @@ export class PodService {
   constructor(private readonly d: PodServiceDeps) {}
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
-    const m = cfg.metadata!;
-    return { podId: pod.id, netns: pod.namespaces.network ?? '', namespace: m.namespace, name: m.name, uid: m.uid };
+    return podNetArgs(pod, cfg);
   }
 
   config(pod: PodRecord): PodSandboxConfig {
@@ -55,6 +55,7 @@ export class PodService {
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
+    if (!hostNetwork) validatePortMappings(cfg);
     const parent = cfg.linux?.cgroupParent ?? '';
     if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
     if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
@@ -181,6 +182,22 @@ export class PodService {
         this.d.log.warn({ pod: pod.id.slice(0, 12), pinsGone, pauseGone }, 'pod sandbox lost its namespaces; now notready');
       }
     }
+  }
+
+  /** CNI CHECK of the pod's attachment: '' when it is as ADD left it, else what the plugin found. */
+  async checkNetwork(pod: PodRecord): Promise<string> {
+    if (!pod.network?.attached) return 'not attached';
+    try {
+      await this.d.cni.check(pod.network.name, this.netArgs(pod, this.config(pod)));
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /** The CNI attachments that live pods hold (for CNI GC: everything else may go). */
+  attachments(): Array<{ containerId: string }> {
+    return this.d.store.list().filter((p) => p.network?.attached).map((p) => ({ containerId: p.id }));
   }
 
   /** Stops every container and releases the network; idempotent. */
