@@ -19,6 +19,7 @@ import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
 import { LifecycleEvents } from './util/lifecycle-events.js';
+import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 
@@ -90,11 +91,13 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
 
   const stopExitWatch = containers.watchExits();
   const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events };
-  const server = createCriServer(ctx, log);
+  const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
+  const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
   );
   await fs.chmod(cfg.socket, 0o600);
+  const metricsServer = metrics ? await serveMetrics(cfg.metricsAddress, metrics.registry, log) : undefined;
   log.info({ socket: cfg.socket, root: cfg.root, runtimeDir: cfg.runtimeDir, version }, 'berthd serving CRI');
 
   return {
@@ -119,6 +122,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     async stop() {
       stopExitWatch();
       events.close();
+      metricsServer?.close();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           server.forceShutdown();

@@ -34,6 +34,8 @@ export interface Config {
    * image store, less a 1 GiB reserve, lowers it further at pull time.
    */
   maxLayerBytes: number;
+  /** host:port for Prometheus metrics (/metrics); empty = off. */
+  metricsAddress: string;
   /** Seconds one CNI plugin call may take before it is killed (and the pod creation rolled back). */
   cniPluginTimeoutSeconds: number;
 }
@@ -53,6 +55,7 @@ export function defaults(): Config {
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
     maxLayerBytes: 64 * 1024 ** 3,
+    metricsAddress: '',
     cniPluginTimeoutSeconds: 60,
   };
 }

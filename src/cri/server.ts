@@ -43,7 +43,10 @@ export const streamHandlers: Record<string, StreamHandler> = { GetContainerEvent
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
 const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
 
-function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
+/** Told of every unary RPC as it ends (metrics): its name, gRPC code, seconds and request. */
+export type RpcObserver = (rpc: string, code: status, seconds: number, req: unknown) => void;
+
+function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger, observe?: RpcObserver): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(def)) {
     const rpc = method.path.split('/').pop()!;
@@ -79,12 +82,14 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           if (quiet.has(rpc)) log.debug({ rpc, ms }, 'rpc');
           else log.info({ rpc, ms }, 'rpc');
+          observe?.(rpc, status.OK, ms / 1000, call.request);
           callback(null, res);
         },
         (err: unknown) => {
           const g = toGrpc(err);
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           log[g.code === status.INTERNAL ? 'error' : 'warn']({ rpc, ms, code: status[g.code], err: g.details }, 'rpc failed');
+          observe?.(rpc, g.code, ms / 1000, call.request);
           callback({ code: g.code, details: g.details });
         },
       );
@@ -93,9 +98,9 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
   return impl;
 }
 
-export function createCriServer(ctx: CriContext, log: Logger): Server {
+export function createCriServer(ctx: CriContext, log: Logger, observe?: RpcObserver): Server {
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
-  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log));
-  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log));
+  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log, observe));
+  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log, observe));
   return server;
 }
