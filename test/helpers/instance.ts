@@ -46,12 +46,15 @@ export interface InstanceOptions {
   /** Extra top-level TOML keys for the config file. */
   toml?: string;
   env?: NodeJS.ProcessEnv;
+  /** The berthd to run (an installed one); default: this checkout's dist/src/cli.js. */
+  berthd?: string;
 }
 
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
 
-export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js'), ...args], {
+export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}, berthd?: string): ChildProcess {
+  const [bin, pre] = berthd ? [berthd, []] : [process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js')]];
+  return spawn(bin, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -116,7 +119,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   const portmapChainsBefore = portmapChainsExist();
   let stderr = '';
   const launch = async () => {
-    const p = spawnBerthd(['--config', configFile], opts.env);
+    const p = spawnBerthd(['--config', configFile], opts.env, opts.berthd);
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitForSocket(socket, p);
     return p;
