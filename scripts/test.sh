@@ -13,7 +13,8 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 
 echo "== generated code is up to date" >&2
 bash scripts/gen-proto.sh
-git diff --exit-code -- src/gen native/binding/index.d.ts
+bash scripts/gen-config-doc.sh
+git diff --exit-code -- src/gen native/binding/index.d.ts README.md
 
 echo "== native: format, lints, unit tests" >&2
 cargo fmt --all --check
