@@ -7,7 +7,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
-mod notify;
+pub mod notify;
 
 fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
