@@ -21,6 +21,45 @@ export interface CgroupInfo {
 export declare function cgroupRemove(path: string): void
 
 /**
+ * Reads the usage of each cgroup path (absolute, as in an OCI `cgroupsPath`) on the
+ * libuv pool, in one pass: cgroup v1, hybrid and v2, each controller where it is mounted.
+ */
+export declare function cgroupStats(paths: Array<string>): Promise<CgroupStats[]>
+
+/**
+ * Usage of one cgroup; a field is absent when its controller or file is not there
+ * (u64 counters as f64: exact up to 2^53, i.e. 104 days of CPU time in ns).
+ */
+export interface CgroupStats {
+  /** False when the cgroup does not exist (any more) in the memory or cpu hierarchy. */
+  found: boolean
+  cpuUsageNs?: number
+  cpuUserNs?: number
+  cpuSystemNs?: number
+  cpuPeriods?: number
+  cpuThrottledPeriods?: number
+  cpuThrottledNs?: number
+  memoryUsage?: number
+  memoryWorkingSet?: number
+  memoryRss?: number
+  memoryCache?: number
+  memoryMappedFile?: number
+  memoryKernel?: number
+  memoryMaxUsage?: number
+  memoryFailcnt?: number
+  /** Absent: no limit. */
+  memoryLimit?: number
+  pageFaults?: number
+  majorPageFaults?: number
+  swapUsage?: number
+  swapLimit?: number
+  oomEvents?: number
+  oomKills?: number
+  pids?: number
+  pidsLimit?: number
+}
+
+/**
  * `du -s path` on the libuv pool: allocated bytes and inodes, hard links counted once,
  * symlinks never followed (mounts below are included). A missing path is an error.
  */

@@ -53,3 +53,4 @@ export function monitorPath(): string {
 
 export type ExtractedLayer = Binding.ExtractedLayer;
 export type CgroupInfo = Binding.CgroupInfo;
+export type CgroupStats = Binding.CgroupStats;

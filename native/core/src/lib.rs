@@ -2,6 +2,7 @@
 //! Each domain module has its own error enum; nothing here knows about napi.
 pub mod beneath;
 pub mod cgroup;
+pub mod cgstats;
 pub mod crilog;
 pub mod layer;
 pub mod mount;
