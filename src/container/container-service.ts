@@ -3,7 +3,7 @@
 // and owns stdio, logs and the exit status; start/stop/remove/exec through the runtime.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { deadline, invalid, notFound, precondition, wrap } from '../errors.js';
+import { deadline, internal, invalid, notFound, precondition, wrap } from '../errors.js';
 import { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
@@ -15,7 +15,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { Phases } from '../util/phases.js';
-import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
+import { cmdlineIncludes, holdsFile, pidsWithArg, processAlive, signalBlocked } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
@@ -61,9 +61,9 @@ export class ContainerService {
     return cmdlineIncludes(c.monitorPid, c.id);
   }
 
-  private async readExit(c: ContainerRecord): Promise<{ exitCode: number; exitedAt: string } | undefined> {
+  private async readExit(c: ContainerRecord): Promise<{ exitCode: number; exitedAt: string; oomKilled?: boolean } | undefined> {
     try {
-      return JSON.parse(await fs.readFile(this.exitFile(c), 'utf8')) as { exitCode: number; exitedAt: string };
+      return JSON.parse(await fs.readFile(this.exitFile(c), 'utf8')) as { exitCode: number; exitedAt: string; oomKilled?: boolean };
     } catch {
       return undefined;
     }
@@ -94,7 +94,9 @@ export class ContainerService {
     c.state = 'exited';
     c.exitCode = exit.exitCode;
     c.finishedAt = rfc3339ToNs(exit.exitedAt);
-    c.reason = exit.exitCode === 0 ? 'Completed' : 'Error';
+    // The monitor saw the memory cgroup's OOM-kill counter rise (monitor/src/oom.rs). A
+    // container that still exited 0 (a child was killed, init coped) did complete.
+    c.reason = exit.exitCode === 0 ? 'Completed' : exit.oomKilled ? 'OOMKilled' : 'Error';
     await this.d.store.save(c);
     return c;
   }
@@ -289,6 +291,25 @@ export class ContainerService {
     await fs.rm(c.bundle, { recursive: true, force: true });
     await this.d.store.delete(c);
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
+  }
+
+  /**
+   * ReopenContainerLog: the kubelet renamed the log to rotate it; the monitor opens the
+   * path afresh on SIGUSR1 (monitor/src/control.rs). Resolves once the monitor holds the
+   * file now at the log path, so the caller's next look finds the new file in use.
+   */
+  async reopenLog(id: string): Promise<void> {
+    const c = await this.get(id);
+    if (c.state !== 'running' || !this.monitorAlive(c)) throw precondition(`container ${c.id} is not running`);
+    // SIGUSR1 kills a process that does not take it: only a monitor that blocks it gets it.
+    if (!signalBlocked(c.monitorPid, 10)) throw precondition(`the berth-monitor of container ${c.id} cannot reopen its log (started by an older berth)`);
+    process.kill(c.monitorPid, 'SIGUSR1');
+    const until = Date.now() + 5000;
+    while (!holdsFile(c.monitorPid, c.logPath)) {
+      if (!this.monitorAlive(c)) throw precondition(`container ${c.id} is not running`);
+      if (Date.now() > until) throw internal(`container ${c.id}: berth-monitor did not reopen ${c.logPath} within 5 s (see ${path.join(c.bundle, 'monitor.log')})`);
+      await sleep(10);
+    }
   }
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
