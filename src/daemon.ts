@@ -7,6 +7,7 @@ import { Cni } from './cni/cni.js';
 import type { Config } from './config/config.js';
 import type { ContainerRecord } from './container/container.js';
 import { ContainerService } from './container/container-service.js';
+import { ContainerStatsService } from './container/stats.js';
 import type { CriContext } from './cri/context.js';
 import { createCriServer } from './cri/server.js';
 import { BerthError, precondition } from './errors.js';
@@ -18,6 +19,7 @@ import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
+import { PodStatsService } from './pod/pod-stats.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 
@@ -78,7 +80,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const netState = cni.load();
   if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
 
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni };
+  const containerStats = new ContainerStatsService(containers, containerStore.dir);
+  const podStats = new PodStatsService(pods, containers, containerStats);
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, images, runtimes, cni };
   const server = createCriServer(ctx, log);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),

@@ -3,10 +3,12 @@ import type { Cni } from '../cni/cni.js';
 import type { Config } from '../config/config.js';
 import type { ContainerRecord } from '../container/container.js';
 import type { ContainerService } from '../container/container-service.js';
+import type { ContainerStatsService } from '../container/stats.js';
 import type { ImageService } from '../image/image-service.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
+import type { PodStatsService } from '../pod/pod-stats.js';
 import type { ObjectStore } from '../store/object-store.js';
 
 export interface CriContext {
@@ -16,6 +18,8 @@ export interface CriContext {
   podStore: ObjectStore<PodRecord>;
   containers: ContainerService;
   containerStore: ObjectStore<ContainerRecord>;
+  containerStats: ContainerStatsService;
+  podStats: PodStatsService;
   images: ImageService;
   runtimes: RuntimeRegistry;
   cni: Cni;

@@ -6,19 +6,24 @@ import { toGrpc } from '../errors.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import type { CriContext, Handler } from './context.js';
+import { ContainerStats } from './container-stats.js';
 import { ContainerStatus } from './container-status.js';
 import { CreateContainer } from './create-container.js';
 import { ExecSync } from './exec-sync.js';
 import { ImageFsInfo } from './image-fs-info.js';
 import { ImageStatus } from './image-status.js';
+import { ListContainerStats } from './list-container-stats.js';
 import { ListContainers } from './list-containers.js';
 import { ListImages } from './list-images.js';
 import { ListPodSandbox } from './list-pod-sandbox.js';
+import { ListPodSandboxStats } from './list-pod-sandbox-stats.js';
+import { PodSandboxStats } from './pod-sandbox-stats.js';
 import { PodSandboxStatus } from './pod-sandbox-status.js';
 import { PullImage } from './pull-image.js';
 import { RemoveContainer } from './remove-container.js';
 import { RemoveImage } from './remove-image.js';
 import { RemovePodSandbox } from './remove-pod-sandbox.js';
+import { ReopenContainerLog } from './reopen-container-log.js';
 import { RunPodSandbox } from './run-pod-sandbox.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { StartContainer } from './start-container.js';
@@ -32,10 +37,12 @@ export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
+  ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
-const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
+const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig',
+  'ContainerStats', 'ListContainerStats', 'PodSandboxStats', 'ListPodSandboxStats']);
 
 function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};

@@ -1,0 +1,186 @@
+// Stats, OOM kills and log reopening on real parts (runc, the CNI bridge, the memory
+// cgroup): what the kubelet's eviction, OOMKilled reasons and log rotation rely on.
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { ContainerState } from '../../src/gen/runtime/v1/api.js';
+import { signalBlocked } from '../../src/util/procfs.js';
+import { busybox, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
+
+let inst: Instance;
+test.before(async () => {
+  inst = await startInstance();
+  await inst.img.pullImage({ image: { image: busybox } });
+});
+test.after.always(async () => {
+  await inst?.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A pod with its own log directory (made as the kubelet makes it), removed after the test even if it fails. */
+async function pod(t: ExecutionContext, name: string) {
+  const logDirectory = path.join(inst.logDir, name);
+  mkdirSync(logDirectory, { recursive: true });
+  const config = podConfig(name, { logDirectory });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config });
+  t.teardown(() => inst.rt.removePodSandbox({ podSandboxId }).then(() => undefined));
+  return { podSandboxId, config, logDirectory };
+}
+
+async function started(podSandboxId: string, config: ReturnType<typeof podConfig>, name: string, command: string[], extra: Record<string, unknown> = {}) {
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig(name, busybox, command, extra), sandboxConfig: config });
+  await inst.rt.startContainer({ containerId });
+  return containerId;
+}
+
+const code = (e: unknown) => (e as { code?: number }).code;
+
+test.serial('container and pod stats: CPU, memory, writable layer, processes and network, with filters', async (t) => {
+  const { podSandboxId, config } = await pod(t, 'stats');
+  // A busy loop (CPU), 8 MiB held in a tmpfs-free way (a shell variable), and a file in the writable layer.
+  const busy = await started(podSandboxId, config, 'busy', ['sh', '-c', 'dd if=/dev/zero of=/layer-file bs=1M count=3 2>/dev/null; while :; do :; done'], {
+    labels: { role: 'busy' },
+  });
+  const idle = await started(podSandboxId, config, 'idle', ['sleep', '1000'], { labels: { role: 'idle' } });
+  await sleep(1000);
+
+  const first = (await inst.rt.containerStats({ containerId: busy })).stats!;
+  t.is(first.attributes?.id, busy);
+  t.is(first.attributes?.metadata?.name, 'busy');
+  t.deepEqual(first.attributes?.labels, { role: 'busy' });
+  t.true(first.cpu!.timestamp > 0n && first.memory!.timestamp > 0n);
+  t.true(first.cpu!.usageCoreNanoSeconds!.value > 100_000_000n, 'a second of busy loop is well over 0.1 s of CPU');
+  t.true(first.memory!.workingSetBytes!.value > 0n);
+  t.true(first.memory!.usageBytes!.value >= first.memory!.workingSetBytes!.value);
+  t.not(first.memory!.pageFaults, undefined);
+  t.true(first.writableLayer!.usedBytes!.value >= 3n * 1024n * 1024n, 'the 3 MiB file is in the writable layer');
+  t.true(first.writableLayer!.inodesUsed!.value >= 1n);
+  t.is(first.writableLayer!.fsId?.mountpoint, path.join(inst.root, 'containers'));
+
+  await sleep(500);
+  const second = (await inst.rt.containerStats({ containerId: busy })).stats!;
+  const cores = Number(second.cpu!.usageNanoCores!.value) / 1e9;
+  t.true(cores > 0.3 && cores < 2.5, `a busy loop uses about one core (got ${cores})`);
+  t.true(second.cpu!.usageCoreNanoSeconds!.value > first.cpu!.usageCoreNanoSeconds!.value);
+
+  const ids = async (filter: Record<string, unknown> | undefined) =>
+    (await inst.rt.listContainerStats({ filter })).stats.map((s) => s.attributes!.id).sort();
+  t.deepEqual(await ids(undefined), [busy, idle].sort());
+  t.deepEqual(await ids({ id: idle.slice(0, 12) }), [idle]);
+  t.deepEqual(await ids({ podSandboxId }), [busy, idle].sort());
+  t.deepEqual(await ids({ labelSelector: { role: 'idle' } }), [idle]);
+  t.deepEqual(await ids({ labelSelector: { role: 'nope' } }), []);
+
+  // Traffic on the pod's interface: a connection attempt to its gateway (the test bridge)
+  // sends ARP and a SYN and gets answers (a reset), whatever listens there.
+  await inst.rt.execSync({ containerId: idle, cmd: ['sh', '-c', 'wget -q -T 2 -O /dev/null http://$(ip route | awk "/default/ {print \\$3}"):9/ || true'], timeout: 10n });
+  const ps = (await inst.rt.podSandboxStats({ podSandboxId })).stats!;
+  t.is(ps.attributes?.id, podSandboxId);
+  t.is(ps.attributes?.metadata?.name, 'stats');
+  const linux = ps.linux!;
+  t.true(linux.cpu!.usageCoreNanoSeconds!.value >= second.cpu!.usageCoreNanoSeconds!.value, 'the pod cgroup holds its containers');
+  t.true(linux.memory!.workingSetBytes!.value > 0n);
+  t.true(linux.process!.processCount!.value >= 2n, 'both containers count');
+  t.is(linux.network?.defaultInterface?.name, 'eth0');
+  t.true(linux.network!.defaultInterface!.txBytes!.value > 0n && linux.network!.defaultInterface!.rxBytes!.value > 0n);
+  t.deepEqual(linux.containers.map((c) => c.attributes!.id).sort(), [busy, idle].sort());
+
+  const listed = (await inst.rt.listPodSandboxStats({ filter: { id: podSandboxId.slice(0, 10) } })).stats;
+  t.deepEqual(listed.map((s) => s.attributes!.id), [podSandboxId]);
+  t.deepEqual((await inst.rt.listPodSandboxStats({ filter: { labelSelector: { no: 'such' } } })).stats, []);
+
+  const missing = await inst.rt.containerStats({ containerId: 'f'.repeat(64) }).catch((e: unknown) => e);
+  t.is(code(missing), grpcStatus.NOT_FOUND);
+  t.is(code(await inst.rt.podSandboxStats({ podSandboxId: 'f'.repeat(64) }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
+
+  // Stopped containers still get an entry (the kubelet matches stats to its list).
+  await inst.rt.stopContainer({ containerId: busy, timeout: 0n });
+  const after = (await inst.rt.containerStats({ containerId: busy })).stats!;
+  t.true(after.cpu!.timestamp > 0n);
+  await inst.rt.stopPodSandbox({ podSandboxId });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+const oomCommand = ['sh', '-c', 'dd if=/dev/zero of=/dev/null bs=20M'];
+const oomLimits = { linux: { securityContext: { namespaceOptions: { pid: 1 } }, resources: { memoryLimitInBytes: 15n * 1024n * 1024n, memorySwapLimitInBytes: 15n * 1024n * 1024n } } };
+
+async function exited(containerId: string) {
+  return waitFor('the container to exit', async () => {
+    const s = (await inst.rt.containerStatus({ containerId })).status!;
+    return s.state === ContainerState.CONTAINER_EXITED ? s : undefined;
+  });
+}
+
+test.serial('a container killed for memory exits 137 with reason OOMKilled; one that fails otherwise says Error', async (t) => {
+  const { podSandboxId, config } = await pod(t, 'oom');
+  const oom = await started(podSandboxId, config, 'oom', oomCommand, oomLimits);
+  const st = await exited(oom);
+  t.is(st.exitCode, 137);
+  t.is(st.reason, 'OOMKilled');
+  const plain = await started(podSandboxId, config, 'fails', ['sh', '-c', 'exit 3'], oomLimits);
+  const st2 = await exited(plain);
+  t.is(st2.exitCode, 3);
+  t.is(st2.reason, 'Error');
+  const killed = await started(podSandboxId, config, 'killed', ['sleep', '1000'], oomLimits);
+  await inst.rt.stopContainer({ containerId: killed, timeout: 0n });
+  const st3 = (await inst.rt.containerStatus({ containerId: killed })).status!;
+  t.is(st3.exitCode, 137);
+  t.is(st3.reason, 'Error', 'SIGKILL from StopContainer is no OOM kill');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('an OOM kill while berthd is down (kill -9) is still reported as OOMKilled after the restart', async (t) => {
+  const { podSandboxId, config } = await pod(t, 'oomrestart');
+  const containerId = await started(podSandboxId, config, 'late-oom', ['sh', '-c', 'sleep 2; dd if=/dev/zero of=/dev/null bs=20M'], oomLimits);
+  await inst.restart(true);
+  await sleep(3000); // the OOM kill happens while berthd is down
+  const st = await exited(containerId);
+  t.is(st.exitCode, 137);
+  t.is(st.reason, 'OOMKilled');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('ReopenContainerLog: the monitor writes to a new file after the old one was renamed', async (t) => {
+  const { podSandboxId, config, logDirectory } = await pod(t, 'reopen');
+  const containerId = await started(podSandboxId, config, 'talker', ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo line-$i; sleep 0.1; done']);
+  const log = path.join(logDirectory, 'talker.log');
+  await waitFor('log lines', () => (existsSync(log) && readFileSync(log, 'utf8').includes('line-') ? true : undefined));
+  // The monitor blocks its control signals; the container must not inherit that mask.
+  const { pid } = JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { pid: number };
+  t.false(signalBlocked(pid, 10) || signalBlocked(pid, 17), 'the monitor\'s signal mask is not passed on to the container');
+  renameSync(log, `${log}.1`);
+  await inst.rt.reopenContainerLog({ containerId });
+  t.true(existsSync(log), 'the new file exists once the RPC returns');
+  await waitFor('lines in the new file', () => (readFileSync(log, 'utf8').includes('line-') ? true : undefined));
+  const old = readFileSync(`${log}.1`, 'utf8');
+  await sleep(500);
+  t.is(readFileSync(`${log}.1`, 'utf8'), old, 'the rotated file no longer grows');
+  t.regex(readFileSync(log, 'utf8'), /^\S+ stdout F line-\d+$/m);
+
+  // Reopening without a rename keeps the same file.
+  await inst.rt.reopenContainerLog({ containerId });
+  await waitFor('more lines', () => (readFileSync(log, 'utf8').split('\n').length > 5 ? true : undefined));
+
+  await inst.rt.stopContainer({ containerId, timeout: 0n });
+  const stopped = await inst.rt.reopenContainerLog({ containerId }).catch((e: unknown) => e);
+  t.is(code(stopped), grpcStatus.FAILED_PRECONDITION);
+  t.regex((stopped as Error).message, /not running/);
+  t.is(code(await inst.rt.reopenContainerLog({ containerId: 'e'.repeat(64) }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
