@@ -4,10 +4,11 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { deadline, internal, invalid, notFound, precondition, wrap } from '../errors.js';
-import { ContainerConfig } from '../gen/runtime/v1/api.js';
+import { ContainerConfig, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resources.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -291,6 +292,29 @@ export class ContainerService {
     await fs.rm(c.bundle, { recursive: true, force: true });
     await this.d.store.delete(c);
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
+  }
+
+  /**
+   * UpdateContainerResources: the runtime applies the new limits to the container's
+   * cgroup, then the record keeps the merged resources (ContainerStatus reports them,
+   * and they survive restarts). Serialised with stop/remove by the container's lock.
+   */
+  async updateResources(id: string, req: LinuxContainerResources): Promise<void> {
+    const host = { cgroupV2: native.cgroupInfo().mode === 'v2' };
+    ociResources(req, host); // bad input is refused before anything else
+    const found = await this.get(id);
+    return this.lock.run(found.id, async () => {
+      const c = await this.refresh(this.d.store.get(found.id));
+      if (c.state === 'exited') throw precondition(`container ${c.id} is not running`);
+      const cfg = this.config(c);
+      const r = keepSwapAllowance(cfg.linux?.resources, req);
+      const oci = ociResources(r, host);
+      await this.d.runtimes.get(c.runtimeHandler).update(c.id, oci, path.join(c.bundle, 'resources-update.json'));
+      cfg.linux = { ...(cfg.linux ?? ContainerConfig.fromPartial({ linux: {} }).linux!), resources: mergeResources(cfg.linux?.resources, r) };
+      c.config = ContainerConfig.toJSON(cfg);
+      await this.d.store.save(c);
+      this.d.log.info({ container: c.id.slice(0, 12), resources: oci }, 'container resources updated');
+    });
   }
 
   /**

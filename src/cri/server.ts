@@ -30,6 +30,7 @@ import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { UpdateContainerResources } from './update-container-resources.js';
 import { Version } from './version.js';
 
 /** Handlers by RPC name (the last segment of the gRPC path). */
@@ -38,6 +39,7 @@ export const handlers: Record<string, Handler> = {
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
+  UpdateContainerResources,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */

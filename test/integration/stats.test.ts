@@ -1,5 +1,6 @@
-// Stats, OOM kills and log reopening on real parts (runc, the CNI bridge, the memory
-// cgroup): what the kubelet's eviction, OOMKilled reasons and log rotation rely on.
+// Stats, OOM kills, log reopening and resource updates on real parts (runc, the CNI
+// bridge, the memory cgroup): what the kubelet's eviction, OOMKilled reasons, log
+// rotation and in-place resize rely on.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
@@ -181,6 +182,56 @@ test.serial('ReopenContainerLog: the monitor writes to a new file after the old 
   t.is(code(stopped), grpcStatus.FAILED_PRECONDITION);
   t.regex((stopped as Error).message, /not running/);
   t.is(code(await inst.rt.reopenContainerLog({ containerId: 'e'.repeat(64) }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+/** A cgroup v1 file of the container (this host: every controller on its own hierarchy). */
+function cgroupFile(containerCgroup: string, controller: string, file: string): string {
+  return readFileSync(path.join('/sys/fs/cgroup', controller, containerCgroup, file), 'utf8').trim();
+}
+
+test.serial('UpdateContainerResources changes the cgroup of a running container, is reported by ContainerStatus and survives a restart', async (t) => {
+  const { podSandboxId, config } = await pod(t, 'update');
+  const mib = 1024n * 1024n;
+  const containerId = await started(podSandboxId, config, 'resized', ['sleep', '1000'], {
+    linux: { securityContext: { namespaceOptions: { pid: 1 } }, resources: { memoryLimitInBytes: 64n * mib, memorySwapLimitInBytes: 64n * mib, cpuShares: 512n } },
+  });
+  const { cgroupsPath } = JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { cgroupsPath: string };
+  t.is(cgroupFile(cgroupsPath, 'memory', 'memory.limit_in_bytes'), String(64n * mib));
+
+  await inst.rt.updateContainerResources({ containerId, linux: { memoryLimitInBytes: 32n * mib, memorySwapLimitInBytes: 32n * mib, cpuQuota: 50_000n, cpuPeriod: 100_000n } });
+  t.is(cgroupFile(cgroupsPath, 'memory', 'memory.limit_in_bytes'), String(32n * mib));
+  t.is(cgroupFile(cgroupsPath, 'cpu', 'cpu.cfs_quota_us'), '50000');
+  t.is(cgroupFile(cgroupsPath, 'cpu', 'cpu.shares'), '512', 'what the update leaves out stays');
+  // Growing again with the memory limit alone: the swap allowance (none) is kept.
+  await inst.rt.updateContainerResources({ containerId, linux: { memoryLimitInBytes: 96n * mib } });
+  t.is(cgroupFile(cgroupsPath, 'memory', 'memory.limit_in_bytes'), String(96n * mib));
+  t.is(cgroupFile(cgroupsPath, 'memory', 'memory.memsw.limit_in_bytes'), String(96n * mib));
+
+  const res = (await inst.rt.containerStatus({ containerId })).status!.resources!.linux!;
+  t.is(res.memoryLimitInBytes, 96n * mib);
+  t.is(res.cpuQuota, 50_000n);
+  t.is(res.cpuShares, 512n);
+  await inst.restart(true);
+  const after = (await inst.rt.containerStatus({ containerId })).status!;
+  t.is(after.state, ContainerState.CONTAINER_RUNNING);
+  t.is(after.resources?.linux?.memoryLimitInBytes, 96n * mib);
+
+  const bad = async (linux: Record<string, unknown>, re: RegExp) => {
+    const e = await inst.rt.updateContainerResources({ containerId, linux }).catch((x: unknown) => x);
+    t.is(code(e), grpcStatus.INVALID_ARGUMENT, JSON.stringify(linux, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    t.regex((e as Error).message, re);
+  };
+  await bad({ memoryLimitInBytes: -5n }, /memory_limit_in_bytes/);
+  await bad({ memoryLimitInBytes: 64n * mib, memorySwapLimitInBytes: 32n * mib }, /memory_swap_limit_in_bytes/);
+  await bad({ cpusetCpus: '0-1; rm -rf' }, /cpuset_cpus/);
+  await bad({ unified: { 'memory.max': '1' } }, /cgroup v2/);
+  await bad({ hugepageLimits: [{ pageSize: '../2MB', limit: 1n }] }, /page_size/);
+  t.is(code(await inst.rt.updateContainerResources({ containerId: 'd'.repeat(64), linux: {} }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
+  await inst.rt.stopContainer({ containerId, timeout: 0n });
+  const stopped = await inst.rt.updateContainerResources({ containerId, linux: { cpuShares: 256n } }).catch((e: unknown) => e);
+  t.is(code(stopped), grpcStatus.FAILED_PRECONDITION);
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
