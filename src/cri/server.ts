@@ -31,6 +31,7 @@ import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
 import { UpdateContainerResources } from './update-container-resources.js';
+import { UpdatePodSandboxResources } from './update-pod-sandbox-resources.js';
 import { Version } from './version.js';
 
 /** Handlers by RPC name (the last segment of the gRPC path). */
@@ -39,7 +40,7 @@ export const handlers: Record<string, Handler> = {
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
-  UpdateContainerResources,
+  UpdateContainerResources, UpdatePodSandboxResources,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */

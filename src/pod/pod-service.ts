@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Cni } from '../cni/cni.js';
 import type { ContainerService } from '../container/container-service.js';
 import { BerthError, invalid, precondition, wrap } from '../errors.js';
-import { NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import { type LinuxContainerResources, NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { ociResources } from '../oci/resources.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -160,6 +161,18 @@ export class PodService {
    * empties the runtime dir) cannot run containers any more: it becomes notready, and
    * Stop/Remove still release its network and cgroup.
    */
+  /**
+   * UpdatePodSandboxResources: the pod must exist and the resources must be valid. The
+   * kubelet has already resized the pod cgroup it owns (cgroup_parent); a pod cgroup
+   * berth made itself (no cgroup_parent) has no pod-level limits to keep in step.
+   */
+  async updateResources(id: string, overhead: LinuxContainerResources | undefined, resources: LinuxContainerResources | undefined): Promise<void> {
+    const pod = this.d.store.get(id);
+    const host = { cgroupV2: native.cgroupInfo().mode === 'v2' };
+    const [o, r] = [overhead, resources].map((x) => (x ? ociResources(x, host) : undefined));
+    this.d.log.info({ pod: pod.id.slice(0, 12), overhead: o, resources: r }, 'pod sandbox resources updated');
+  }
+
   async reconcile(): Promise<void> {
     for (const pod of this.d.store.list()) {
       if (pod.state === 'creating') {

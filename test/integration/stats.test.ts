@@ -191,7 +191,7 @@ function cgroupFile(containerCgroup: string, controller: string, file: string): 
   return readFileSync(path.join('/sys/fs/cgroup', controller, containerCgroup, file), 'utf8').trim();
 }
 
-test.serial('UpdateContainerResources changes the cgroup of a running container, is reported by ContainerStatus and survives a restart', async (t) => {
+test.serial('UpdateContainerResources changes the cgroup of a running container, is reported by ContainerStatus and survives a restart; UpdatePodSandboxResources is checked and accepted', async (t) => {
   const { podSandboxId, config } = await pod(t, 'update');
   const mib = 1024n * 1024n;
   const containerId = await started(podSandboxId, config, 'resized', ['sleep', '1000'], {
@@ -229,6 +229,11 @@ test.serial('UpdateContainerResources changes the cgroup of a running container,
   await bad({ unified: { 'memory.max': '1' } }, /cgroup v2/);
   await bad({ hugepageLimits: [{ pageSize: '../2MB', limit: 1n }] }, /page_size/);
   t.is(code(await inst.rt.updateContainerResources({ containerId: 'd'.repeat(64), linux: {} }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
+  // UpdatePodSandboxResources: accepted for a known pod, checked like a container's.
+  await inst.rt.updatePodSandboxResources({ podSandboxId, resources: { memoryLimitInBytes: 128n * mib, cpuShares: 1024n }, overhead: { cpuShares: 2n } });
+  const podBad = await inst.rt.updatePodSandboxResources({ podSandboxId, resources: { cpuShares: -3n } }).catch((e: unknown) => e);
+  t.is(code(podBad), grpcStatus.INVALID_ARGUMENT);
+  t.is(code(await inst.rt.updatePodSandboxResources({ podSandboxId: 'd'.repeat(64) }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
   await inst.rt.stopContainer({ containerId, timeout: 0n });
   const stopped = await inst.rt.updateContainerResources({ containerId, linux: { cpuShares: 256n } }).catch((e: unknown) => e);
   t.is(code(stopped), grpcStatus.FAILED_PRECONDITION);
