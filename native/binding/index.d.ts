@@ -4,6 +4,20 @@
 /** Creates an absolute cgroup path in every managed hierarchy; returns the dirs made. */
 export declare function cgroupCreate(path: string): Array<string>
 
+/**
+ * Processes (threads, fds, sockets via /proc) and block I/O per device of each cgroup
+ * path, on the libuv pool: what the CRI metrics add to the stats.
+ */
+export declare function cgroupDetail(paths: Array<string>): Promise<CgroupDetail[]>
+
+/** The costlier figures of a cgroup (CRI metrics only). */
+export interface CgroupDetail {
+  /** Absent when the cgroup is gone. */
+  processes?: CgroupProcesses
+  /** Block I/O per device (empty without I/O accounting). */
+  io: Array<DeviceIo>
+}
+
 /** The directories of a cgroup path that still exist in any hierarchy (leak checks). */
 export declare function cgroupExisting(path: string): Array<string>
 
@@ -15,6 +29,13 @@ export interface CgroupInfo {
   /** Controllers on the cgroup2 mount (hybrid: the ones some runtimes refuse to share). */
   unifiedControllers: Array<string>
   mountpoints: Array<string>
+}
+
+export interface CgroupProcesses {
+  processes: number
+  threads: number
+  fileDescriptors: number
+  sockets: number
 }
 
 /** Removes a cgroup path and its children in every hierarchy, unified included (idempotent). */
@@ -39,6 +60,10 @@ export interface CgroupStats {
   cpuPeriods?: number
   cpuThrottledPeriods?: number
   cpuThrottledNs?: number
+  cpuShares?: number
+  cpuPeriodUs?: number
+  /** Absent: no CFS quota. */
+  cpuQuotaUs?: number
   memoryUsage?: number
   memoryWorkingSet?: number
   memoryRss?: number
@@ -57,6 +82,15 @@ export interface CgroupStats {
   oomKills?: number
   pids?: number
   pidsLimit?: number
+}
+
+export interface DeviceIo {
+  major: number
+  minor: number
+  readBytes: number
+  writeBytes: number
+  reads: number
+  writes: number
 }
 
 /**

@@ -1,7 +1,7 @@
 //! napi glue: the only crate that knows about Node. Each export maps a berth-core call
 //! and its error (with context) to JS. Blocking work runs as AsyncTask on the libuv pool;
 //! namespace work additionally runs on its own short-lived thread inside berth-core.
-use berth_core::{cgroup, cgstats, layer, mount, ns, tree};
+use berth_core::{cgdetail, cgroup, cgstats, layer, mount, ns, tree};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -288,6 +288,10 @@ pub struct CgroupStats {
     pub cpu_periods: Option<f64>,
     pub cpu_throttled_periods: Option<f64>,
     pub cpu_throttled_ns: Option<f64>,
+    pub cpu_shares: Option<f64>,
+    pub cpu_period_us: Option<f64>,
+    /// Absent: no CFS quota.
+    pub cpu_quota_us: Option<f64>,
     pub memory_usage: Option<f64>,
     pub memory_working_set: Option<f64>,
     pub memory_rss: Option<f64>,
@@ -318,6 +322,9 @@ fn js_stats(s: cgstats::Stats) -> CgroupStats {
         cpu_periods: f(s.cpu_periods),
         cpu_throttled_periods: f(s.cpu_throttled_periods),
         cpu_throttled_ns: f(s.cpu_throttled_ns),
+        cpu_shares: f(s.cpu_shares),
+        cpu_period_us: f(s.cpu_period_us),
+        cpu_quota_us: f(s.cpu_quota_us),
         memory_usage: f(s.memory_usage),
         memory_working_set: f(s.memory_working_set),
         memory_rss: f(s.memory_rss),
@@ -362,4 +369,84 @@ impl Task for CgroupStatsTask {
 #[napi(ts_return_type = "Promise<CgroupStats[]>")]
 pub fn cgroup_stats(paths: Vec<String>) -> AsyncTask<CgroupStatsTask> {
     AsyncTask::new(CgroupStatsTask { paths })
+}
+
+#[napi(object)]
+pub struct CgroupProcesses {
+    pub processes: f64,
+    pub threads: f64,
+    pub file_descriptors: f64,
+    pub sockets: f64,
+}
+
+#[napi(object)]
+pub struct DeviceIo {
+    pub major: u32,
+    pub minor: u32,
+    pub read_bytes: f64,
+    pub write_bytes: f64,
+    pub reads: f64,
+    pub writes: f64,
+}
+
+/// The costlier figures of a cgroup (CRI metrics only).
+#[napi(object)]
+pub struct CgroupDetail {
+    /// Absent when the cgroup is gone.
+    pub processes: Option<CgroupProcesses>,
+    /// Block I/O per device (empty without I/O accounting).
+    pub io: Vec<DeviceIo>,
+}
+
+pub struct CgroupDetailTask {
+    paths: Vec<String>,
+}
+
+type Detail = (Option<cgdetail::Processes>, Vec<cgdetail::DeviceIo>);
+
+impl Task for CgroupDetailTask {
+    type Output = Vec<Detail>;
+    type JsValue = Vec<CgroupDetail>;
+    fn compute(&mut self) -> Result<Self::Output> {
+        let l = cgroup::detect().map_err(err)?;
+        let proc_root = Path::new("/proc");
+        self.paths
+            .iter()
+            .map(|p| {
+                let procs = cgdetail::processes(&l, p, proc_root).map_err(err)?;
+                Ok((procs, cgdetail::io(&l, p).map_err(err)?))
+            })
+            .collect()
+    }
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(out
+            .into_iter()
+            .map(|(p, io)| CgroupDetail {
+                processes: p.map(|p| CgroupProcesses {
+                    processes: p.processes as f64,
+                    threads: p.threads as f64,
+                    file_descriptors: p.file_descriptors as f64,
+                    sockets: p.sockets as f64,
+                }),
+                io: io
+                    .into_iter()
+                    .map(|d| DeviceIo {
+                        major: d.major,
+                        minor: d.minor,
+                        read_bytes: d.read_bytes as f64,
+                        write_bytes: d.write_bytes as f64,
+                        reads: d.reads as f64,
+                        writes: d.writes as f64,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// Processes (threads, fds, sockets via /proc) and block I/O per device of each cgroup
+/// path, on the libuv pool: what the CRI metrics add to the stats.
+#[napi(ts_return_type = "Promise<CgroupDetail[]>")]
+pub fn cgroup_detail(paths: Vec<String>) -> AsyncTask<CgroupDetailTask> {
+    AsyncTask::new(CgroupDetailTask { paths })
 }

@@ -18,6 +18,10 @@ pub struct Stats {
     pub cpu_periods: Option<u64>,
     pub cpu_throttled_periods: Option<u64>,
     pub cpu_throttled_ns: Option<u64>,
+    /// The CPU settings in force: shares (v2: from cpu.weight), CFS period and quota (µs; None: no quota).
+    pub cpu_shares: Option<u64>,
+    pub cpu_period_us: Option<u64>,
+    pub cpu_quota_us: Option<u64>,
     /// Memory charged to the cgroup, in bytes (page cache included).
     pub memory_usage: Option<u64>,
     /// Usage less inactive file cache: what cAdvisor and the kubelet evict on.
@@ -110,8 +114,25 @@ pub fn read_stats(layout: &Layout, path: &str) -> Result<Stats, CgroupError> {
     Ok(s)
 }
 
+/// v2 cpu.weight (1..10000) back to v1 shares (2..262144), the inverse of the OCI mapping.
+fn weight_to_shares(w: u64) -> u64 {
+    2 + (w.clamp(1, 10000) - 1) * 262_142 / 9_999
+}
+
 /// cpu.stat: v2 has the usage in µs beside the CFS figures; v1 only the CFS figures (ns).
 fn cpu(s: &mut Stats, d: &Path) {
+    if let Some(max) = read(d, "cpu.max") {
+        // v2: "<quota|max> <period>"
+        let mut f = max.split_whitespace();
+        s.cpu_quota_us = f.next().and_then(|q| q.parse().ok());
+        s.cpu_period_us = f.next().and_then(|p| p.parse().ok());
+        s.cpu_shares = number(read(d, "cpu.weight")).map(weight_to_shares);
+    } else {
+        s.cpu_shares = number(read(d, "cpu.shares"));
+        s.cpu_period_us = number(read(d, "cpu.cfs_period_us"));
+        // -1: no quota (does not parse as u64).
+        s.cpu_quota_us = number(read(d, "cpu.cfs_quota_us"));
+    }
     let Some(text) = read(d, "cpu.stat") else { return };
     let kv = key_values(&text);
     let us = |k: &str| kv.get(k).map(|v| v.saturating_mul(1000));
@@ -201,6 +222,8 @@ mod tests {
             &ctr,
             &[
                 ("cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 12\nnr_throttled 3\nthrottled_usec 700\nnr_bursts 0\nburst_usec 0\n"),
+                ("cpu.max", "50000 100000\n"),
+                ("cpu.weight", "100\n"),
                 ("memory.current", "10485760\n"),
                 ("memory.max", "max\n"),
                 ("memory.peak", "20971520\n"),
@@ -227,6 +250,10 @@ mod tests {
         assert_eq!(
             (s.cpu_periods, s.cpu_throttled_periods, s.cpu_throttled_ns),
             (Some(12), Some(3), Some(700_000))
+        );
+        assert_eq!(
+            (s.cpu_quota_us, s.cpu_period_us, s.cpu_shares),
+            (Some(50_000), Some(100_000), Some(2 + 99 * 262_142 / 9_999))
         );
         assert_eq!(s.memory_usage, Some(10_485_760));
         assert_eq!(s.memory_working_set, Some(10_485_760 - 2_097_152));
@@ -264,7 +291,12 @@ mod tests {
         let rel = "berth/pod/ctr";
         write(
             &root.path().join("cpu").join(rel),
-            &[("cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 999\n")],
+            &[
+                ("cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 999\n"),
+                ("cpu.shares", "1024\n"),
+                ("cpu.cfs_period_us", "100000\n"),
+                ("cpu.cfs_quota_us", "-1\n"),
+            ],
         );
         write(
             &root.path().join("cpuacct").join(rel),
@@ -298,6 +330,10 @@ mod tests {
         assert_eq!(
             (s.cpu_periods, s.cpu_throttled_periods, s.cpu_throttled_ns),
             (Some(4), Some(1), Some(999))
+        );
+        assert_eq!(
+            (s.cpu_shares, s.cpu_period_us, s.cpu_quota_us),
+            (Some(1024), Some(100_000), None)
         );
         assert_eq!(s.memory_usage, Some(8_388_608));
         assert_eq!(s.memory_working_set, Some(8_388_608 - 1_048_576));

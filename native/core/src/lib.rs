@@ -1,6 +1,7 @@
 //! berth-core: the privileged, performance-critical work of the berth runtime.
 //! Each domain module has its own error enum; nothing here knows about napi.
 pub mod beneath;
+pub mod cgdetail;
 pub mod cgroup;
 pub mod cgstats;
 pub mod crilog;
