@@ -13,6 +13,7 @@ import { createCriServer } from './cri/server.js';
 import { BerthError, precondition } from './errors.js';
 import { ImageService } from './image/image-service.js';
 import { ImageStore } from './image/image-store.js';
+import { MetricsService } from './metrics/metrics-service.js';
 import type { Logger } from './log.js';
 import { native, root as packageRoot } from './native/index.js';
 import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
@@ -82,7 +83,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
 
   const containerStats = new ContainerStatsService(containers, containerStore.dir);
   const podStats = new PodStatsService(pods, containers, containerStats);
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, images, runtimes, cni };
+  const metrics = new MetricsService(containers, containerStats, containerStore.dir);
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, metrics, images, runtimes, cni };
   const server = createCriServer(ctx, log);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),

@@ -5,6 +5,7 @@ import type { ContainerRecord } from '../container/container.js';
 import type { ContainerService } from '../container/container-service.js';
 import type { ContainerStatsService } from '../container/stats.js';
 import type { ImageService } from '../image/image-service.js';
+import type { MetricsService } from '../metrics/metrics-service.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
@@ -20,6 +21,7 @@ export interface CriContext {
   containerStore: ObjectStore<ContainerRecord>;
   containerStats: ContainerStatsService;
   podStats: PodStatsService;
+  metrics: MetricsService;
   images: ImageService;
   runtimes: RuntimeRegistry;
   cni: Cni;

@@ -15,7 +15,9 @@ import { ImageStatus } from './image-status.js';
 import { ListContainerStats } from './list-container-stats.js';
 import { ListContainers } from './list-containers.js';
 import { ListImages } from './list-images.js';
+import { ListMetricDescriptors } from './list-metric-descriptors.js';
 import { ListPodSandbox } from './list-pod-sandbox.js';
+import { ListPodSandboxMetrics } from './list-pod-sandbox-metrics.js';
 import { ListPodSandboxStats } from './list-pod-sandbox-stats.js';
 import { PodSandboxStats } from './pod-sandbox-stats.js';
 import { PodSandboxStatus } from './pod-sandbox-status.js';
@@ -40,12 +42,12 @@ export const handlers: Record<string, Handler> = {
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
-  UpdateContainerResources, UpdatePodSandboxResources,
+  UpdateContainerResources, UpdatePodSandboxResources, ListMetricDescriptors, ListPodSandboxMetrics,
 };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
 const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig',
-  'ContainerStats', 'ListContainerStats', 'PodSandboxStats', 'ListPodSandboxStats']);
+  'ContainerStats', 'ListContainerStats', 'PodSandboxStats', 'ListPodSandboxStats', 'ListMetricDescriptors', 'ListPodSandboxMetrics']);
 
 function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};

@@ -240,3 +240,39 @@ test.serial('UpdateContainerResources changes the cgroup of a running container,
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('metrics: descriptors named as cAdvisor names them, and pod metrics that match them', async (t) => {
+  const { podSandboxId, config } = await pod(t, 'metrics');
+  const mib = 1024n * 1024n;
+  const containerId = await started(podSandboxId, config, 'measured', ['sh', '-c', 'echo hi > /file; sleep 1000 & wait'], {
+    linux: { securityContext: { namespaceOptions: { pid: 1 } }, resources: { memoryLimitInBytes: 64n * mib, memorySwapLimitInBytes: 64n * mib, cpuShares: 1024n, cpuPeriod: 100_000n, cpuQuota: 20_000n } },
+  });
+  const { descriptors } = await inst.rt.listMetricDescriptors({});
+  const keys = new Map(descriptors.map((d) => [d.name, d.labelKeys]));
+  for (const name of ['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes', 'container_network_receive_bytes_total', 'container_fs_usage_bytes', 'container_threads_max']) {
+    t.true(keys.has(name), name);
+  }
+  t.true(descriptors.every((d) => d.help && d.labelKeys.slice(0, 3).join() === 'id,name,image'));
+
+  const { podMetrics } = await inst.rt.listPodSandboxMetrics({});
+  const mine = podMetrics.find((p) => p.podSandboxId === podSandboxId)!;
+  t.truthy(mine);
+  const all = [...mine.metrics, ...mine.containerMetrics.flatMap((c) => c.metrics)];
+  for (const m of all) t.is(m.labelValues.length, keys.get(m.name)?.length ?? -1, `${m.name} has as many label values as its descriptor has keys`);
+  const ctr = mine.containerMetrics.find((c) => c.containerId === containerId)!.metrics;
+  const value = (name: string) => ctr.find((m) => m.name === name)?.value?.value;
+  t.deepEqual(ctr.find((m) => m.name === 'container_memory_working_set_bytes')?.labelValues, [containerId, 'measured', busybox]);
+  t.true(value('container_memory_working_set_bytes')! > 0n);
+  t.is(value('container_spec_memory_limit_bytes'), 64n * mib);
+  t.is(value('container_spec_cpu_quota'), 20_000n);
+  t.is(value('container_spec_cpu_period'), 100_000n);
+  t.true(value('container_processes')! >= 2n, 'sh and sleep');
+  t.true(value('container_threads')! >= 2n);
+  t.true(value('container_file_descriptors')! >= 3n);
+  t.true(value('container_fs_usage_bytes')! > 0n, 'the file written to the writable layer');
+  t.true(value('container_start_time_seconds')! > 1_700_000_000n);
+  const rx = mine.metrics.find((m) => m.name === 'container_network_receive_bytes_total');
+  t.deepEqual(rx?.labelValues, [podSandboxId, 'POD', '', 'eth0']);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
