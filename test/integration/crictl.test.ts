@@ -33,7 +33,7 @@ async function ok(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-test.serial('version, pull, images, runp, create, start, ps, logs, exec, inspect, inspectp, stop, rm, stopp, rmp, rmi', async (t) => {
+test.serial('version, pull, images, runp, create, start, ps, logs, exec, inspect, inspectp, stats, statsp, update, stop, rm, stopp, rmp, rmi', async (t) => {
   if (!crictlBin) return t.fail('crictl is not installed (scripts/setup-test.sh installs it)');
   const pod = path.join(inst.dir, 'pod.json');
   const ctr = path.join(inst.dir, 'ctr.json');
@@ -69,6 +69,13 @@ test.serial('version, pull, images, runp, create, start, ps, logs, exec, inspect
   const inspectp = JSON.parse(await ok('inspectp', podId)) as { status: { state: string; network: { ip: string } } };
   t.is(inspectp.status.state, 'SANDBOX_READY');
   t.regex(inspectp.status.network.ip, /^10\.\d+\.\d+\.\d+$/);
+  const stats = JSON.parse(await ok('stats', '-o', 'json', '--id', ctrId)) as { stats: Array<{ attributes: { id: string }; memory: { workingSetBytes: { value: string } } }> };
+  t.is(stats.stats[0]?.attributes.id, ctrId);
+  t.true(Number(stats.stats[0]?.memory.workingSetBytes.value) > 0);
+  const statsp = JSON.parse(await ok('statsp', '-o', 'json', '--id', podId)) as { stats: Array<{ attributes: { id: string }; linux: { containers: unknown[] } }> };
+  t.is(statsp.stats[0]?.attributes.id, podId);
+  t.is(statsp.stats[0]?.linux.containers.length, 1);
+  t.regex(await ok('update', '--memory', '67108864', ctrId), new RegExp(ctrId));
   t.is((await ok('stop', '--timeout', '1', ctrId)).trim(), ctrId);
   t.regex(await ok('ps', '-a'), /Exited\s+hello/);
   t.is((await ok('rm', ctrId)).trim(), ctrId);
@@ -78,6 +85,6 @@ test.serial('version, pull, images, runp, create, start, ps, logs, exec, inspect
   t.regex(await ok('images'), /^IMAGE\s+TAG\s+IMAGE ID\s+SIZE\s*$/);
   // Not built yet, and saying so: a streaming RPC and a unary one.
   t.regex((await crictl('--timeout', '5s', 'events')).stderr, /Unimplemented desc = berth: RuntimeService\.GetContainerEvents is not implemented yet/);
-  t.regex((await crictl('stats')).stderr, /Unimplemented desc = berth: RuntimeService\.ListContainerStats is not implemented yet/);
+  t.regex((await crictl('checkpoint', '--export', path.join(inst.dir, 'cp.tar'), 'f'.repeat(64))).stderr, /Unimplemented desc = berth: RuntimeService\.CheckpointContainer is not implemented yet/);
   t.deepEqual(inst.leaks(), []);
 });
