@@ -331,6 +331,10 @@ export class ContainerService {
     const until = Date.now() + 5000;
     while (!holdsFile(c.monitorPid, c.logPath)) {
       if (!this.monitorAlive(c)) throw precondition(`container ${c.id} is not running`);
+      // The monitor never opens through a symlink (beneath::create_log_file); say why at once.
+      if ((await fs.lstat(c.logPath).catch(() => undefined))?.isSymbolicLink()) {
+        throw precondition(`container ${c.id}: the log path ${c.logPath} is a symlink, which berth does not follow; the log was not reopened`);
+      }
       if (Date.now() > until) throw internal(`container ${c.id}: berth-monitor did not reopen ${c.logPath} within 5 s (see ${path.join(c.bundle, 'monitor.log')})`);
       await sleep(10);
     }

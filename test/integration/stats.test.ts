@@ -2,7 +2,7 @@
 // bridge, the memory cgroup): what the kubelet's eviction, OOMKilled reasons, log
 // rotation and in-place resize rely on.
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { ContainerState } from '../../src/gen/runtime/v1/api.js';
@@ -176,6 +176,21 @@ test.serial('ReopenContainerLog: the monitor writes to a new file after the old 
   // Reopening without a rename keeps the same file.
   await inst.rt.reopenContainerLog({ containerId });
   await waitFor('more lines', () => (readFileSync(log, 'utf8').split('\n').length > 5 ? true : undefined));
+
+  // A symlink planted where the new file would go is not followed: the old file stays in use.
+  const outside = path.join(inst.dir, 'outside-target');
+  writeFileSync(outside, '');
+  renameSync(log, `${log}.2`);
+  symlinkSync(outside, log);
+  const planted = await inst.rt.reopenContainerLog({ containerId }).catch((e: unknown) => e);
+  t.is(code(planted), grpcStatus.FAILED_PRECONDITION);
+  t.regex((planted as Error).message, /symlink/);
+  const size = readFileSync(`${log}.2`).length;
+  await waitFor('the container to log on into the file it still holds', () => (readFileSync(`${log}.2`).length > size ? true : undefined));
+  t.is(readFileSync(outside, 'utf8'), '', 'nothing written through the symlink');
+  rmSync(log);
+  await inst.rt.reopenContainerLog({ containerId });
+  t.false(lstatSync(log).isSymbolicLink());
 
   await inst.rt.stopContainer({ containerId, timeout: 0n });
   const stopped = await inst.rt.reopenContainerLog({ containerId }).catch((e: unknown) => e);
