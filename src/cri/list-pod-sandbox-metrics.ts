@@ -3,5 +3,5 @@ import type { CriContext } from './context.js';
 
 export async function ListPodSandboxMetrics(ctx: CriContext, _req: ListPodSandboxMetricsRequest): Promise<ListPodSandboxMetricsResponse> {
   const pods = ctx.podStore.list().filter((p) => p.state !== 'creating');
-  return { podMetrics: await ctx.metrics.podMetrics(pods) };
+  return { podMetrics: await ctx.criMetrics.podMetrics(pods) };
 }

@@ -7,5 +7,6 @@ pub mod cgstats;
 pub mod crilog;
 pub mod layer;
 pub mod mount;
+pub mod notify;
 pub mod ns;
 pub mod tree;
