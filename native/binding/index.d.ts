@@ -42,6 +42,18 @@ export interface CgroupProcesses {
 export declare function cgroupRemove(path: string): void
 
 /**
+ * Writes controller files of an existing cgroup path, in order, each in its controller's
+ * hierarchy (nothing is created; the first failure stops and is returned).
+ */
+export declare function cgroupSet(path: string, settings: Array<CgroupSetting>): void
+
+export interface CgroupSetting {
+  /** A controller file, e.g. "memory.limit_in_bytes" or "cpu.max". */
+  file: string
+  value: string
+}
+
+/**
  * Reads the usage of each cgroup path (absolute, as in an OCI `cgroupsPath`) on the
  * libuv pool, in one pass: cgroup v1, hybrid and v2, each controller where it is mounted.
  */

@@ -53,6 +53,21 @@ pub fn cgroup_remove(path: String) -> Result<()> {
     cgroup::detect().map_err(err)?.remove(&path).map_err(err)
 }
 
+#[napi(object)]
+pub struct CgroupSetting {
+    /// A controller file, e.g. "memory.limit_in_bytes" or "cpu.max".
+    pub file: String,
+    pub value: String,
+}
+
+/// Writes controller files of an existing cgroup path, in order, each in its controller's
+/// hierarchy (nothing is created; the first failure stops and is returned).
+#[napi]
+pub fn cgroup_set(path: String, settings: Vec<CgroupSetting>) -> Result<()> {
+    let kv: Vec<(String, String)> = settings.into_iter().map(|s| (s.file, s.value)).collect();
+    cgroup::detect().map_err(err)?.set(&path, &kv).map_err(err)
+}
+
 /// The directories of a cgroup path that still exist in any hierarchy (leak checks).
 #[napi]
 pub fn cgroup_existing(path: String) -> Result<Vec<String>> {

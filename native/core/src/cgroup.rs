@@ -17,6 +17,10 @@ pub enum CgroupError {
     },
     #[error("no cgroup hierarchy is mounted")]
     NoHierarchy,
+    #[error("cgroup file {0:?} is not a controller file (<controller>.<name>)")]
+    BadFile(String),
+    #[error("cgroup {path}: controller {controller} is not mounted or the cgroup does not exist")]
+    NoController { controller: String, path: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +254,34 @@ impl Layout {
         Some(root.join(rel_path(path).ok()?))
     }
 
+    /// Writes controller files of cgroup `path` in order, e.g. ("memory.limit_in_bytes",
+    /// "268435456"): each file goes to its controller's hierarchy, into a directory that
+    /// must already exist (nothing is created). Stops at the first failure.
+    pub fn set(&self, path: &str, settings: &[(String, String)]) -> Result<(), CgroupError> {
+        for (file, value) in settings {
+            let controller = file
+                .split_once('.')
+                .map(|(c, _)| c)
+                .filter(|c| !c.is_empty() && *c != "cgroup" && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .filter(|_| !file.contains('/'))
+                .ok_or_else(|| CgroupError::BadFile(file.clone()))?;
+            let dir = self
+                .controller_dir(controller, path)?
+                .filter(|d| d.is_dir())
+                .ok_or_else(|| CgroupError::NoController {
+                    controller: controller.to_string(),
+                    path: path.to_string(),
+                })?;
+            let target = dir.join(file);
+            fs::write(&target, value).map_err(|source| CgroupError::Io {
+                op: "write",
+                path: target.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Directories of `path` that exist in any hierarchy (for leak checks).
     pub fn existing(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
         let rel = rel_path(path)?;
@@ -362,6 +394,53 @@ mod tests {
         assert!(matches!(
             v2.controller_dir("memory", "/a/../b"),
             Err(CgroupError::BadPath(_))
+        ));
+    }
+
+    #[test]
+    fn set_writes_each_file_in_its_controller_hierarchy_and_creates_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let h = |c: &str| Hierarchy {
+            controllers: vec![c.into()],
+            mountpoint: root.path().join(c),
+            v2: false,
+        };
+        let l = Layout {
+            mode: Mode::V1,
+            hierarchies: vec![h("cpu"), h("memory")],
+            unified_controllers: vec![],
+        };
+        for c in ["cpu", "memory"] {
+            fs::create_dir_all(root.path().join(c).join("berth/pod")).unwrap();
+        }
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        l.set(
+            "/berth/pod",
+            &[kv("cpu.shares", "512"), kv("memory.limit_in_bytes", "1048576")],
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(root.path().join("cpu/berth/pod/cpu.shares")).unwrap(),
+            "512"
+        );
+        assert_eq!(
+            fs::read_to_string(root.path().join("memory/berth/pod/memory.limit_in_bytes")).unwrap(),
+            "1048576"
+        );
+        for bad in ["../cpu.shares", "cgroup.procs", "cpu", "cpu/x.y", ".shares"] {
+            assert!(
+                matches!(l.set("/berth/pod", &[kv(bad, "1")]), Err(CgroupError::BadFile(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            l.set("/berth/gone", &[kv("cpu.shares", "2")]),
+            Err(CgroupError::NoController { .. })
+        ));
+        assert!(!root.path().join("cpu/berth/gone").exists());
+        assert!(matches!(
+            l.set("/berth/pod", &[kv("pids.max", "5")]),
+            Err(CgroupError::NoController { .. })
         ));
     }
 
