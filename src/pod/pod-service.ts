@@ -18,6 +18,7 @@ import { Phases } from '../util/phases.js';
 import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
+import { podCgroupSettings } from './pod-resources.js';
 import { writePodFiles } from './pod-files.js';
 import { podNetArgs, validatePortMappings } from './pod-net.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
@@ -168,15 +169,24 @@ export class PodService {
    * Stop/Remove still release its network and cgroup.
    */
   /**
-   * UpdatePodSandboxResources: the pod must exist and the resources must be valid. The
-   * kubelet has already resized the pod cgroup it owns (cgroup_parent); a pod cgroup
-   * berth made itself (no cgroup_parent) has no pod-level limits to keep in step.
+   * UpdatePodSandboxResources: the pod must exist and the resources must be valid. A pod
+   * cgroup berth made (no cgroup_parent) gets the new sum plus overhead written to it; one
+   * the kubelet owns (under cgroup_parent) it has already resized itself.
    */
   async updateResources(id: string, overhead: LinuxContainerResources | undefined, resources: LinuxContainerResources | undefined): Promise<void> {
     const pod = this.d.store.get(id);
-    const host = { cgroupV2: native.cgroupInfo().mode === 'v2' };
-    const [o, r] = [overhead, resources].map((x) => (x ? ociResources(x, host) : undefined));
-    this.d.log.info({ pod: pod.id.slice(0, 12), overhead: o, resources: r }, 'pod sandbox resources updated');
+    const v2 = native.cgroupInfo().mode === 'v2';
+    const [o, r] = [overhead, resources].map((x) => (x ? ociResources(x, { cgroupV2: v2 }) : undefined));
+    if (pod.cgroupCreated && pod.state === 'ready') {
+      const settings = podCgroupSettings(resources, overhead, v2);
+      try {
+        native.cgroupSet(pod.cgroupPath, settings);
+      } catch (e) {
+        // E.g. a memory limit below what the pod uses now (EBUSY): the caller's request, not berth, is at fault.
+        throw precondition(`pod ${pod.id}: cannot apply the resources to its cgroup: ${(e as Error).message}`);
+      }
+    }
+    this.d.log.info({ pod: pod.id.slice(0, 12), overhead: o, resources: r, applied: pod.cgroupCreated }, 'pod sandbox resources updated');
   }
 
   async reconcile(): Promise<void> {

@@ -206,7 +206,7 @@ function cgroupFile(containerCgroup: string, controller: string, file: string): 
   return readFileSync(path.join('/sys/fs/cgroup', controller, containerCgroup, file), 'utf8').trim();
 }
 
-test.serial('UpdateContainerResources changes the cgroup of a running container, is reported by ContainerStatus and survives a restart; UpdatePodSandboxResources is checked and accepted', async (t) => {
+test.serial('UpdateContainerResources changes the cgroup of a running container, is reported by ContainerStatus and survives a restart; UpdatePodSandboxResources resizes a pod cgroup berth made', async (t) => {
   const { podSandboxId, config } = await pod(t, 'update');
   const mib = 1024n * 1024n;
   const containerId = await started(podSandboxId, config, 'resized', ['sleep', '1000'], {
@@ -244,8 +244,12 @@ test.serial('UpdateContainerResources changes the cgroup of a running container,
   await bad({ unified: { 'memory.max': '1' } }, /cgroup v2/);
   await bad({ hugepageLimits: [{ pageSize: '../2MB', limit: 1n }] }, /page_size/);
   t.is(code(await inst.rt.updateContainerResources({ containerId: 'd'.repeat(64), linux: {} }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
-  // UpdatePodSandboxResources: accepted for a known pod, checked like a container's.
-  await inst.rt.updatePodSandboxResources({ podSandboxId, resources: { memoryLimitInBytes: 128n * mib, cpuShares: 1024n }, overhead: { cpuShares: 2n } });
+  // UpdatePodSandboxResources: checked like a container's; a pod cgroup berth made (no
+  // cgroup_parent, as here) gets the containers' sum plus the overhead.
+  await inst.rt.updatePodSandboxResources({ podSandboxId, resources: { memoryLimitInBytes: 128n * mib, cpuShares: 1024n }, overhead: { cpuShares: 2n, memoryLimitInBytes: 16n * mib } });
+  const { cgroupPath } = JSON.parse((await inst.rt.podSandboxStatus({ podSandboxId, verbose: true })).info.info!) as { cgroupPath: string };
+  t.is(cgroupFile(cgroupPath, 'memory', 'memory.limit_in_bytes'), String(144n * mib));
+  t.is(cgroupFile(cgroupPath, 'cpu', 'cpu.shares'), '1026');
   const podBad = await inst.rt.updatePodSandboxResources({ podSandboxId, resources: { cpuShares: -3n } }).catch((e: unknown) => e);
   t.is(code(podBad), grpcStatus.INVALID_ARGUMENT);
   t.is(code(await inst.rt.updatePodSandboxResources({ podSandboxId: 'd'.repeat(64) }).catch((e: unknown) => e)), grpcStatus.NOT_FOUND);
