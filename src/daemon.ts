@@ -7,17 +7,20 @@ import { Cni } from './cni/cni.js';
 import type { Config } from './config/config.js';
 import type { ContainerRecord } from './container/container.js';
 import { ContainerService } from './container/container-service.js';
+import { ContainerStatsService } from './container/stats.js';
 import type { CriContext } from './cri/context.js';
 import { createCriServer } from './cri/server.js';
 import { BerthError, precondition } from './errors.js';
 import { ImageService } from './image/image-service.js';
 import { ImageStore } from './image/image-store.js';
+import { MetricsService } from './metrics/metrics-service.js';
 import type { Logger } from './log.js';
 import { native, root as packageRoot } from './native/index.js';
 import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
+import { PodStatsService } from './pod/pod-stats.js';
 import { LifecycleEvents } from './util/lifecycle-events.js';
 import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
@@ -90,7 +93,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   if (!netState.ready) log.warn({ reason: netState.message }, 'network not ready');
 
   const stopExitWatch = containers.watchExits();
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events };
+  const containerStats = new ContainerStatsService(containers, containerStore.dir);
+  const podStats = new PodStatsService(pods, containers, containerStats);
+  const criMetrics = new MetricsService(containers, containerStats, containerStore.dir);
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events };
   const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
   const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>

@@ -4,6 +4,20 @@
 /** Creates an absolute cgroup path in every managed hierarchy; returns the dirs made. */
 export declare function cgroupCreate(path: string): Array<string>
 
+/**
+ * Processes (threads, fds, sockets via /proc) and block I/O per device of each cgroup
+ * path, on the libuv pool: what the CRI metrics add to the stats.
+ */
+export declare function cgroupDetail(paths: Array<string>): Promise<CgroupDetail[]>
+
+/** The costlier figures of a cgroup (CRI metrics only). */
+export interface CgroupDetail {
+  /** Absent when the cgroup is gone. */
+  processes?: CgroupProcesses
+  /** Block I/O per device (empty without I/O accounting). */
+  io: Array<DeviceIo>
+}
+
 /** The directories of a cgroup path that still exist in any hierarchy (leak checks). */
 export declare function cgroupExisting(path: string): Array<string>
 
@@ -17,8 +31,79 @@ export interface CgroupInfo {
   mountpoints: Array<string>
 }
 
+export interface CgroupProcesses {
+  processes: number
+  threads: number
+  fileDescriptors: number
+  sockets: number
+}
+
 /** Removes a cgroup path and its children in every hierarchy, unified included (idempotent). */
 export declare function cgroupRemove(path: string): void
+
+/**
+ * Writes controller files of an existing cgroup path, in order, each in its controller's
+ * hierarchy (nothing is created; the first failure stops and is returned).
+ */
+export declare function cgroupSet(path: string, settings: Array<CgroupSetting>): void
+
+export interface CgroupSetting {
+  /** A controller file, e.g. "memory.limit_in_bytes" or "cpu.max". */
+  file: string
+  value: string
+}
+
+/**
+ * Reads the usage of each cgroup path (absolute, as in an OCI `cgroupsPath`) on the
+ * libuv pool, in one pass: cgroup v1, hybrid and v2, each controller where it is mounted.
+ */
+export declare function cgroupStats(paths: Array<string>): Promise<CgroupStats[]>
+
+/**
+ * Usage of one cgroup; a field is absent when its controller or file is not there
+ * (u64 counters as f64: exact up to 2^53, i.e. 104 days of CPU time in ns).
+ */
+export interface CgroupStats {
+  /** False when the cgroup does not exist (any more) in the memory or cpu hierarchy. */
+  found: boolean
+  cpuUsageNs?: number
+  cpuUserNs?: number
+  cpuSystemNs?: number
+  cpuPeriods?: number
+  cpuThrottledPeriods?: number
+  cpuThrottledNs?: number
+  cpuShares?: number
+  cpuPeriodUs?: number
+  /** Absent: no CFS quota. */
+  cpuQuotaUs?: number
+  memoryUsage?: number
+  memoryWorkingSet?: number
+  memoryRss?: number
+  memoryCache?: number
+  memoryMappedFile?: number
+  memoryKernel?: number
+  memoryMaxUsage?: number
+  memoryFailcnt?: number
+  /** Absent: no limit. */
+  memoryLimit?: number
+  pageFaults?: number
+  majorPageFaults?: number
+  swapUsage?: number
+  swapLimit?: number
+  oomEvents?: number
+  oomKills?: number
+  pids?: number
+  pidsLimit?: number
+}
+
+export interface DeviceIo {
+  major: number
+  minor: number
+  readBytes: number
+  writeBytes: number
+  reads: number
+  writes: number
+}
 
 /**
  * `du -s path` on the libuv pool: allocated bytes and inodes, hard links counted once,

@@ -3,11 +3,12 @@
 // and owns stdio, logs and the exit status; start/stop/remove/exec through the runtime.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { deadline, invalid, notFound, precondition, wrap } from '../errors.js';
-import { ContainerConfig } from '../gen/runtime/v1/api.js';
+import { deadline, internal, invalid, notFound, precondition, wrap } from '../errors.js';
+import { ContainerConfig, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resources.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -16,7 +17,7 @@ import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { Phases } from '../util/phases.js';
-import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
+import { cmdlineIncludes, holdsFile, pidsWithArg, processAlive, signalBlocked } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
@@ -66,9 +67,9 @@ export class ContainerService {
     return cmdlineIncludes(c.monitorPid, c.id);
   }
 
-  private async readExit(c: ContainerRecord): Promise<{ exitCode: number; exitedAt: string } | undefined> {
+  private async readExit(c: ContainerRecord): Promise<{ exitCode: number; exitedAt: string; oomKilled?: boolean } | undefined> {
     try {
-      return JSON.parse(await fs.readFile(this.exitFile(c), 'utf8')) as { exitCode: number; exitedAt: string };
+      return JSON.parse(await fs.readFile(this.exitFile(c), 'utf8')) as { exitCode: number; exitedAt: string; oomKilled?: boolean };
     } catch {
       return undefined;
     }
@@ -101,7 +102,9 @@ export class ContainerService {
     c.state = 'exited';
     c.exitCode = exit.exitCode;
     c.finishedAt = rfc3339ToNs(exit.exitedAt);
-    c.reason = exit.exitCode === 0 ? 'Completed' : 'Error';
+    // The monitor saw the memory cgroup's OOM-kill counter rise (monitor/src/oom.rs). A
+    // container that still exited 0 (a child was killed, init coped) did complete.
+    c.reason = exit.exitCode === 0 ? 'Completed' : exit.oomKilled ? 'OOMKilled' : 'Error';
     await this.d.store.save(c);
     this.d.events.emit(c.id, c.podId, 'stopped');
     return c;
@@ -316,6 +319,52 @@ export class ContainerService {
     await this.d.store.delete(c);
     this.d.events.emit(c.id, c.podId, 'deleted');
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
+  }
+
+  /**
+   * UpdateContainerResources: the runtime applies the new limits to the container's
+   * cgroup, then the record keeps the merged resources (ContainerStatus reports them,
+   * and they survive restarts). Serialised with stop/remove by the container's lock.
+   */
+  async updateResources(id: string, req: LinuxContainerResources): Promise<void> {
+    const host = { cgroupV2: native.cgroupInfo().mode === 'v2' };
+    ociResources(req, host); // bad input is refused before anything else
+    const found = await this.get(id);
+    return this.lock.run(found.id, async () => {
+      const c = await this.refresh(this.d.store.get(found.id));
+      if (c.state === 'exited') throw precondition(`container ${c.id} is not running`);
+      const cfg = this.config(c);
+      const r = keepSwapAllowance(cfg.linux?.resources, req);
+      const oci = ociResources(r, host);
+      await this.d.runtimes.get(c.runtimeHandler).update(c.id, oci, path.join(c.bundle, 'resources-update.json'));
+      cfg.linux = { ...(cfg.linux ?? ContainerConfig.fromPartial({ linux: {} }).linux!), resources: mergeResources(cfg.linux?.resources, r) };
+      c.config = ContainerConfig.toJSON(cfg);
+      await this.d.store.save(c);
+      this.d.log.info({ container: c.id.slice(0, 12), resources: oci }, 'container resources updated');
+    });
+  }
+
+  /**
+   * ReopenContainerLog: the kubelet renamed the log to rotate it; the monitor opens the
+   * path afresh on SIGUSR1 (monitor/src/control.rs). Resolves once the monitor holds the
+   * file now at the log path, so the caller's next look finds the new file in use.
+   */
+  async reopenLog(id: string): Promise<void> {
+    const c = await this.get(id);
+    if (c.state !== 'running' || !this.monitorAlive(c)) throw precondition(`container ${c.id} is not running`);
+    // SIGUSR1 kills a process that does not take it: only a monitor that blocks it gets it.
+    if (!signalBlocked(c.monitorPid, 10)) throw precondition(`the berth-monitor of container ${c.id} cannot reopen its log (started by an older berth)`);
+    process.kill(c.monitorPid, 'SIGUSR1');
+    const until = Date.now() + 5000;
+    while (!holdsFile(c.monitorPid, c.logPath)) {
+      if (!this.monitorAlive(c)) throw precondition(`container ${c.id} is not running`);
+      // The monitor never opens through a symlink (beneath::create_log_file); say why at once.
+      if ((await fs.lstat(c.logPath).catch(() => undefined))?.isSymbolicLink()) {
+        throw precondition(`container ${c.id}: the log path ${c.logPath} is a symlink, which berth does not follow; the log was not reopened`);
+      }
+      if (Date.now() > until) throw internal(`container ${c.id}: berth-monitor did not reopen ${c.logPath} within 5 s (see ${path.join(c.bundle, 'monitor.log')})`);
+      await sleep(10);
+    }
   }
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {

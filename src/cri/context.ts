@@ -3,10 +3,13 @@ import type { Cni } from '../cni/cni.js';
 import type { Config } from '../config/config.js';
 import type { ContainerRecord } from '../container/container.js';
 import type { ContainerService } from '../container/container-service.js';
+import type { ContainerStatsService } from '../container/stats.js';
 import type { ImageService } from '../image/image-service.js';
+import type { MetricsService } from '../metrics/metrics-service.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
+import type { PodStatsService } from '../pod/pod-stats.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 
@@ -17,6 +20,10 @@ export interface CriContext {
   podStore: ObjectStore<PodRecord>;
   containers: ContainerService;
   containerStore: ObjectStore<ContainerRecord>;
+  containerStats: ContainerStatsService;
+  podStats: PodStatsService;
+  /** The CRI metrics (ListPodSandboxMetrics); not the Prometheus endpoint. */
+  criMetrics: MetricsService;
   images: ImageService;
   runtimes: RuntimeRegistry;
   cni: Cni;

@@ -77,7 +77,8 @@ export function containerStatus(cs: ContainerService, c: ContainerRecord): Conta
     annotations: cfg.annotations,
     mounts: cfg.mounts,
     logPath: c.logPath,
-    resources: undefined,
+    // As created, then as UpdateContainerResources left them (the kubelet's in-place resize reads this).
+    resources: cfg.linux?.resources ? { linux: cfg.linux.resources, windows: undefined } : undefined,
     user: undefined,
     stopSignal: 0,
   };

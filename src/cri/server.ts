@@ -6,26 +6,35 @@ import { toGrpc } from '../errors.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import type { CriContext, Handler, StreamHandler } from './context.js';
+import { ContainerStats } from './container-stats.js';
 import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
 import { CreateContainer } from './create-container.js';
 import { ExecSync } from './exec-sync.js';
 import { ImageFsInfo } from './image-fs-info.js';
 import { ImageStatus } from './image-status.js';
+import { ListContainerStats } from './list-container-stats.js';
 import { ListContainers } from './list-containers.js';
 import { ListImages } from './list-images.js';
+import { ListMetricDescriptors } from './list-metric-descriptors.js';
 import { ListPodSandbox } from './list-pod-sandbox.js';
+import { ListPodSandboxMetrics } from './list-pod-sandbox-metrics.js';
+import { ListPodSandboxStats } from './list-pod-sandbox-stats.js';
+import { PodSandboxStats } from './pod-sandbox-stats.js';
 import { PodSandboxStatus } from './pod-sandbox-status.js';
 import { PullImage } from './pull-image.js';
 import { RemoveContainer } from './remove-container.js';
 import { RemoveImage } from './remove-image.js';
 import { RemovePodSandbox } from './remove-pod-sandbox.js';
+import { ReopenContainerLog } from './reopen-container-log.js';
 import { RunPodSandbox } from './run-pod-sandbox.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { UpdateContainerResources } from './update-container-resources.js';
+import { UpdatePodSandboxResources } from './update-pod-sandbox-resources.js';
 import { UpdateRuntimeConfig } from './update-runtime-config.js';
 import { Version } from './version.js';
 
@@ -35,13 +44,16 @@ export const handlers: Record<string, Handler> = {
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
   UpdateRuntimeConfig,
+  ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
+  UpdateContainerResources, UpdatePodSandboxResources, ListMetricDescriptors, ListPodSandboxMetrics,
 };
 
 /** Server-streaming handlers by RPC name. */
 export const streamHandlers: Record<string, StreamHandler> = { GetContainerEvents };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
-const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
+const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig',
+  'ContainerStats', 'ListContainerStats', 'PodSandboxStats', 'ListPodSandboxStats', 'ListMetricDescriptors', 'ListPodSandboxMetrics']);
 
 /** Told of every unary RPC as it ends (metrics): its name, gRPC code, seconds and request. */
 export type RpcObserver = (rpc: string, code: status, seconds: number, req: unknown) => void;

@@ -64,3 +64,5 @@ export function monitorPath(): string {
 
 export type ExtractedLayer = Binding.ExtractedLayer;
 export type CgroupInfo = Binding.CgroupInfo;
+export type CgroupStats = Binding.CgroupStats;
+export type CgroupDetail = Binding.CgroupDetail;

@@ -60,6 +60,20 @@ export class OciRuntime {
   }
 
   /**
+   * `update --resources FILE`: applies OCI linux resources to a created or running
+   * container's cgroup (the file, not stdin: crun reads only a path).
+   */
+  async update(id: string, resources: object, file: string): Promise<void> {
+    await fs.writeFile(file, JSON.stringify(resources));
+    try {
+      const r = await this.cli(['update', '--resources', file, id]);
+      if (r.code !== 0) this.fail('update', id, r);
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /**
    * Runs a process in the container through `berth-monitor exec`, which owns its output
    * pipes and answers once the process itself exits (a background child holding the
    * pipes does not hold the answer) with at most MAX_OUTPUT bytes per stream. On timeout

@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Cni } from '../cni/cni.js';
 import type { ContainerService } from '../container/container-service.js';
 import { BerthError, invalid, precondition, wrap } from '../errors.js';
-import { NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import { type LinuxContainerResources, NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { ociResources } from '../oci/resources.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -17,6 +18,7 @@ import { Phases } from '../util/phases.js';
 import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
+import { podCgroupSettings } from './pod-resources.js';
 import { writePodFiles } from './pod-files.js';
 import { podNetArgs, validatePortMappings } from './pod-net.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
@@ -166,6 +168,27 @@ export class PodService {
    * empties the runtime dir) cannot run containers any more: it becomes notready, and
    * Stop/Remove still release its network and cgroup.
    */
+  /**
+   * UpdatePodSandboxResources: the pod must exist and the resources must be valid. A pod
+   * cgroup berth made (no cgroup_parent) gets the new sum plus overhead written to it; one
+   * the kubelet owns (under cgroup_parent) it has already resized itself.
+   */
+  async updateResources(id: string, overhead: LinuxContainerResources | undefined, resources: LinuxContainerResources | undefined): Promise<void> {
+    const pod = this.d.store.get(id);
+    const v2 = native.cgroupInfo().mode === 'v2';
+    const [o, r] = [overhead, resources].map((x) => (x ? ociResources(x, { cgroupV2: v2 }) : undefined));
+    if (pod.cgroupCreated && pod.state === 'ready') {
+      const settings = podCgroupSettings(resources, overhead, v2);
+      try {
+        native.cgroupSet(pod.cgroupPath, settings);
+      } catch (e) {
+        // E.g. a memory limit below what the pod uses now (EBUSY): the caller's request, not berth, is at fault.
+        throw precondition(`pod ${pod.id}: cannot apply the resources to its cgroup: ${(e as Error).message}`);
+      }
+    }
+    this.d.log.info({ pod: pod.id.slice(0, 12), overhead: o, resources: r, applied: pod.cgroupCreated }, 'pod sandbox resources updated');
+  }
+
   async reconcile(): Promise<void> {
     for (const pod of this.d.store.list()) {
       if (pod.state === 'creating') {

@@ -1,6 +1,6 @@
 // Is a process we started still there? Checked through /proc, by PID plus something
 // only our process has (its command line), so a reused PID is never mistaken for it.
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 export function processAlive(pid: number): boolean {
   if (!pid) return false;
@@ -55,4 +55,37 @@ export function processTree(pid: number): number[] {
     queue.push(...(children.get(p) ?? []));
   }
   return out;
+}
+
+/** Is signal `signo` blocked in process `pid` (its SigBlk mask in /proc/<pid>/status)? */
+export function signalBlocked(pid: number, signo: number): boolean {
+  try {
+    const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return !!m && ((BigInt(`0x${m[1]}`) >> BigInt(signo - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** Does process `pid` hold an open file descriptor on the file `path` now is (same device and inode)? */
+export function holdsFile(pid: number, path: string): boolean {
+  let want;
+  try {
+    want = lstatSync(path);
+  } catch {
+    return false;
+  }
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const s = statSync(`/proc/${pid}/fd/${fd}`);
+        if (s.ino === want.ino && s.dev === want.dev) return true;
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  } catch {
+    /* process gone */
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 // The crictl sequence of issue 2 (version, pull, images, runp, create, start, ps, logs,
-// exec, inspect, inspectp, stop, rm, stopp, rmp, rmi) against a running berthd, with the
+// exec, inspect, inspectp, stop, rm, stopp, rmp, rmi; stats, statsp and update too) against a running berthd, with the
 // real crictl binary `bin`. Shared by the crictl test (two crictl versions) and the
 // package test (an installed berthd).
 import type { ExecutionContext } from 'ava';
@@ -61,6 +61,13 @@ export async function crictlSequence(t: ExecutionContext, inst: Instance, bin: s
   const inspectp = JSON.parse(await ok('inspectp', podId)) as { status: { state: string; network: { ip: string } } };
   t.is(inspectp.status.state, 'SANDBOX_READY');
   t.regex(inspectp.status.network.ip, /^10\.\d+\.\d+\.\d+$/);
+  const stats = JSON.parse(await ok('stats', '-o', 'json', '--id', ctrId)) as { stats: Array<{ attributes: { id: string }; memory: { workingSetBytes: { value: string } } }> };
+  t.is(stats.stats[0]?.attributes.id, ctrId);
+  t.true(Number(stats.stats[0]?.memory.workingSetBytes.value) > 0);
+  const statsp = JSON.parse(await ok('statsp', '-o', 'json', '--id', podId)) as { stats: Array<{ attributes: { id: string }; linux: { containers: unknown[] } }> };
+  t.is(statsp.stats[0]?.attributes.id, podId);
+  t.is(statsp.stats[0]?.linux.containers.length, 1);
+  t.regex(await ok('update', '--memory', '67108864', ctrId), new RegExp(ctrId));
   t.is((await ok('stop', '--timeout', '1', ctrId)).trim(), ctrId);
   t.regex(await ok('ps', '-a'), /Exited\s+hello/);
   t.is((await ok('rm', ctrId)).trim(), ctrId);
@@ -69,6 +76,6 @@ export async function crictlSequence(t: ExecutionContext, inst: Instance, bin: s
   t.regex(await ok('rmi', busybox), /Deleted:/);
   t.regex(await ok('images'), /^IMAGE\s+TAG\s+IMAGE ID\s+SIZE\s*$/);
   // Not built yet, and saying so.
-  t.regex((await crictl('stats')).stderr, /Unimplemented desc = berth: RuntimeService\.ListContainerStats is not implemented yet/);
+  t.regex((await crictl('checkpoint', '--export', path.join(inst.dir, `cp-${tag}.tar`), 'f'.repeat(64))).stderr, /Unimplemented desc = berth: RuntimeService\.CheckpointContainer is not implemented yet/);
   t.deepEqual(inst.leaks(), []);
 }

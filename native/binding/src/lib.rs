@@ -1,7 +1,7 @@
 //! napi glue: the only crate that knows about Node. Each export maps a berth-core call
 //! and its error (with context) to JS. Blocking work runs as AsyncTask on the libuv pool;
 //! namespace work additionally runs on its own short-lived thread inside berth-core.
-use berth_core::{cgroup, layer, mount, ns, tree};
+use berth_core::{cgdetail, cgroup, cgstats, layer, mount, ns, tree};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -51,6 +51,21 @@ pub fn cgroup_create(path: String) -> Result<Vec<String>> {
 #[napi]
 pub fn cgroup_remove(path: String) -> Result<()> {
     cgroup::detect().map_err(err)?.remove(&path).map_err(err)
+}
+
+#[napi(object)]
+pub struct CgroupSetting {
+    /// A controller file, e.g. "memory.limit_in_bytes" or "cpu.max".
+    pub file: String,
+    pub value: String,
+}
+
+/// Writes controller files of an existing cgroup path, in order, each in its controller's
+/// hierarchy (nothing is created; the first failure stops and is returned).
+#[napi]
+pub fn cgroup_set(path: String, settings: Vec<CgroupSetting>) -> Result<()> {
+    let kv: Vec<(String, String)> = settings.into_iter().map(|s| (s.file, s.value)).collect();
+    cgroup::detect().map_err(err)?.set(&path, &kv).map_err(err)
 }
 
 /// The directories of a cgroup path that still exist in any hierarchy (leak checks).
@@ -275,4 +290,180 @@ impl Task for DiskUsageTask {
 #[napi(ts_return_type = "Promise<DiskUsage>")]
 pub fn disk_usage(path: String) -> AsyncTask<DiskUsageTask> {
     AsyncTask::new(DiskUsageTask { path: path.into() })
+}
+
+/// Usage of one cgroup; a field is absent when its controller or file is not there
+/// (u64 counters as f64: exact up to 2^53, i.e. 104 days of CPU time in ns).
+#[napi(object)]
+#[derive(Default)]
+pub struct CgroupStats {
+    /// False when the cgroup does not exist (any more) in the memory or cpu hierarchy.
+    pub found: bool,
+    pub cpu_usage_ns: Option<f64>,
+    pub cpu_user_ns: Option<f64>,
+    pub cpu_system_ns: Option<f64>,
+    pub cpu_periods: Option<f64>,
+    pub cpu_throttled_periods: Option<f64>,
+    pub cpu_throttled_ns: Option<f64>,
+    pub cpu_shares: Option<f64>,
+    pub cpu_period_us: Option<f64>,
+    /// Absent: no CFS quota.
+    pub cpu_quota_us: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub memory_working_set: Option<f64>,
+    pub memory_rss: Option<f64>,
+    pub memory_cache: Option<f64>,
+    pub memory_mapped_file: Option<f64>,
+    pub memory_kernel: Option<f64>,
+    pub memory_max_usage: Option<f64>,
+    pub memory_failcnt: Option<f64>,
+    /// Absent: no limit.
+    pub memory_limit: Option<f64>,
+    pub page_faults: Option<f64>,
+    pub major_page_faults: Option<f64>,
+    pub swap_usage: Option<f64>,
+    pub swap_limit: Option<f64>,
+    pub oom_events: Option<f64>,
+    pub oom_kills: Option<f64>,
+    pub pids: Option<f64>,
+    pub pids_limit: Option<f64>,
+}
+
+fn js_stats(s: cgstats::Stats) -> CgroupStats {
+    let f = |v: Option<u64>| v.map(|n| n as f64);
+    CgroupStats {
+        found: s.cpu_usage_ns.is_some() || s.memory_usage.is_some(),
+        cpu_usage_ns: f(s.cpu_usage_ns),
+        cpu_user_ns: f(s.cpu_user_ns),
+        cpu_system_ns: f(s.cpu_system_ns),
+        cpu_periods: f(s.cpu_periods),
+        cpu_throttled_periods: f(s.cpu_throttled_periods),
+        cpu_throttled_ns: f(s.cpu_throttled_ns),
+        cpu_shares: f(s.cpu_shares),
+        cpu_period_us: f(s.cpu_period_us),
+        cpu_quota_us: f(s.cpu_quota_us),
+        memory_usage: f(s.memory_usage),
+        memory_working_set: f(s.memory_working_set),
+        memory_rss: f(s.memory_rss),
+        memory_cache: f(s.memory_cache),
+        memory_mapped_file: f(s.memory_mapped_file),
+        memory_kernel: f(s.memory_kernel),
+        memory_max_usage: f(s.memory_max_usage),
+        memory_failcnt: f(s.memory_failcnt),
+        memory_limit: f(s.memory_limit),
+        page_faults: f(s.page_faults),
+        major_page_faults: f(s.major_page_faults),
+        swap_usage: f(s.swap_usage),
+        swap_limit: f(s.swap_limit),
+        oom_events: f(s.oom_events),
+        oom_kills: f(s.oom_kills),
+        pids: f(s.pids),
+        pids_limit: f(s.pids_limit),
+    }
+}
+
+pub struct CgroupStatsTask {
+    paths: Vec<String>,
+}
+
+impl Task for CgroupStatsTask {
+    type Output = Vec<cgstats::Stats>;
+    type JsValue = Vec<CgroupStats>;
+    fn compute(&mut self) -> Result<Self::Output> {
+        let l = cgroup::detect().map_err(err)?;
+        self.paths
+            .iter()
+            .map(|p| cgstats::read_stats(&l, p).map_err(err))
+            .collect()
+    }
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(out.into_iter().map(js_stats).collect())
+    }
+}
+
+/// Reads the usage of each cgroup path (absolute, as in an OCI `cgroupsPath`) on the
+/// libuv pool, in one pass: cgroup v1, hybrid and v2, each controller where it is mounted.
+#[napi(ts_return_type = "Promise<CgroupStats[]>")]
+pub fn cgroup_stats(paths: Vec<String>) -> AsyncTask<CgroupStatsTask> {
+    AsyncTask::new(CgroupStatsTask { paths })
+}
+
+#[napi(object)]
+pub struct CgroupProcesses {
+    pub processes: f64,
+    pub threads: f64,
+    pub file_descriptors: f64,
+    pub sockets: f64,
+}
+
+#[napi(object)]
+pub struct DeviceIo {
+    pub major: u32,
+    pub minor: u32,
+    pub read_bytes: f64,
+    pub write_bytes: f64,
+    pub reads: f64,
+    pub writes: f64,
+}
+
+/// The costlier figures of a cgroup (CRI metrics only).
+#[napi(object)]
+pub struct CgroupDetail {
+    /// Absent when the cgroup is gone.
+    pub processes: Option<CgroupProcesses>,
+    /// Block I/O per device (empty without I/O accounting).
+    pub io: Vec<DeviceIo>,
+}
+
+pub struct CgroupDetailTask {
+    paths: Vec<String>,
+}
+
+type Detail = (Option<cgdetail::Processes>, Vec<cgdetail::DeviceIo>);
+
+impl Task for CgroupDetailTask {
+    type Output = Vec<Detail>;
+    type JsValue = Vec<CgroupDetail>;
+    fn compute(&mut self) -> Result<Self::Output> {
+        let l = cgroup::detect().map_err(err)?;
+        let proc_root = Path::new("/proc");
+        self.paths
+            .iter()
+            .map(|p| {
+                let procs = cgdetail::processes(&l, p, proc_root).map_err(err)?;
+                Ok((procs, cgdetail::io(&l, p).map_err(err)?))
+            })
+            .collect()
+    }
+    fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
+        Ok(out
+            .into_iter()
+            .map(|(p, io)| CgroupDetail {
+                processes: p.map(|p| CgroupProcesses {
+                    processes: p.processes as f64,
+                    threads: p.threads as f64,
+                    file_descriptors: p.file_descriptors as f64,
+                    sockets: p.sockets as f64,
+                }),
+                io: io
+                    .into_iter()
+                    .map(|d| DeviceIo {
+                        major: d.major,
+                        minor: d.minor,
+                        read_bytes: d.read_bytes as f64,
+                        write_bytes: d.write_bytes as f64,
+                        reads: d.reads as f64,
+                        writes: d.writes as f64,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// Processes (threads, fds, sockets via /proc) and block I/O per device of each cgroup
+/// path, on the libuv pool: what the CRI metrics add to the stats.
+#[napi(ts_return_type = "Promise<CgroupDetail[]>")]
+pub fn cgroup_detail(paths: Vec<String>) -> AsyncTask<CgroupDetailTask> {
+    AsyncTask::new(CgroupDetailTask { paths })
 }

@@ -17,6 +17,10 @@ pub enum CgroupError {
     },
     #[error("no cgroup hierarchy is mounted")]
     NoHierarchy,
+    #[error("cgroup file {0:?} is not a controller file (<controller>.<name>)")]
+    BadFile(String),
+    #[error("cgroup {path}: controller {controller} is not mounted or the cgroup does not exist")]
+    NoController { controller: String, path: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +215,73 @@ impl Layout {
         Ok(())
     }
 
+    /// The directory of cgroup `path` (absolute, from the hierarchy root) for one
+    /// controller: its v1 hierarchy if one holds it, else the cgroup2 mount on a pure v2
+    /// host or when the unified mount holds that controller (hybrid hugetlb).
+    pub fn controller_dir(&self, controller: &str, path: &str) -> Result<Option<PathBuf>, CgroupError> {
+        let rel = rel_path(path)?;
+        Ok(self.controller_root(controller).map(|m| m.join(rel)))
+    }
+
+    fn controller_root(&self, controller: &str) -> Option<&Path> {
+        if let Some(h) = self
+            .hierarchies
+            .iter()
+            .find(|h| !h.v2 && h.controllers.iter().any(|c| c == controller))
+        {
+            return Some(&h.mountpoint);
+        }
+        let v2 = self.hierarchies.iter().find(|h| h.v2)?;
+        (self.mode == Mode::Unified || self.unified_controllers.iter().any(|c| c == controller))
+            .then_some(v2.mountpoint.as_path())
+    }
+
+    /// Where process `pid` sits for `controller`, from its /proc/<pid>/cgroup text (paths
+    /// there are relative to the reader's cgroup namespace, i.e. ours: the host's).
+    pub fn proc_controller_dir(&self, proc_cgroup: &str, controller: &str) -> Option<PathBuf> {
+        let root = self.controller_root(controller)?;
+        let v1 = self.hierarchies.iter().any(|h| !h.v2 && h.mountpoint == root);
+        let path = proc_cgroup.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            let hit = if v1 {
+                ctrls.split(',').any(|c| c == controller)
+            } else {
+                ctrls.is_empty()
+            };
+            hit.then_some(path)
+        })?;
+        Some(root.join(rel_path(path).ok()?))
+    }
+
+    /// Writes controller files of cgroup `path` in order, e.g. ("memory.limit_in_bytes",
+    /// "268435456"): each file goes to its controller's hierarchy, into a directory that
+    /// must already exist (nothing is created). Stops at the first failure.
+    pub fn set(&self, path: &str, settings: &[(String, String)]) -> Result<(), CgroupError> {
+        for (file, value) in settings {
+            let controller = file
+                .split_once('.')
+                .map(|(c, _)| c)
+                .filter(|c| !c.is_empty() && *c != "cgroup" && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .filter(|_| !file.contains('/'))
+                .ok_or_else(|| CgroupError::BadFile(file.clone()))?;
+            let dir = self
+                .controller_dir(controller, path)?
+                .filter(|d| d.is_dir())
+                .ok_or_else(|| CgroupError::NoController {
+                    controller: controller.to_string(),
+                    path: path.to_string(),
+                })?;
+            let target = dir.join(file);
+            fs::write(&target, value).map_err(|source| CgroupError::Io {
+                op: "write",
+                path: target.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Directories of `path` that exist in any hierarchy (for leak checks).
     pub fn existing(&self, path: &str) -> Result<Vec<PathBuf>, CgroupError> {
         let rel = rel_path(path)?;
@@ -288,6 +359,89 @@ mod tests {
         assert_eq!(mem.mountpoint, PathBuf::from("/sys/fs/cgroup/memory"));
         assert!(l.hierarchies.iter().any(|h| h.controllers == ["name=systemd"]));
         assert_eq!(l.managed().count(), l.hierarchies.len() - 1);
+    }
+
+    #[test]
+    fn controller_dirs_on_hybrid_and_v2_hosts() {
+        let hybrid = layout_from(include_str!("../testdata/mountinfo-hybrid.txt"), |_| {
+            Some("hugetlb\n".into())
+        })
+        .unwrap();
+        let d = |l: &Layout, c: &str| l.controller_dir(c, "/berth/pod/ctr").unwrap();
+        assert_eq!(
+            d(&hybrid, "memory"),
+            Some(PathBuf::from("/sys/fs/cgroup/memory/berth/pod/ctr"))
+        );
+        assert_eq!(
+            d(&hybrid, "hugetlb"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/berth/pod/ctr"))
+        );
+        assert_eq!(d(&hybrid, "rdma"), None);
+        let proc = "9:name=systemd:/\n4:memory:/berth/pod/ctr\n2:cpu,cpuacct:/x\n0::/\n";
+        assert_eq!(
+            hybrid.proc_controller_dir(proc, "memory"),
+            Some(PathBuf::from("/sys/fs/cgroup/memory/berth/pod/ctr"))
+        );
+        let v2 = layout_from(include_str!("../testdata/mountinfo-v2.txt"), |_| {
+            Some("cpu memory pids".into())
+        })
+        .unwrap();
+        assert_eq!(d(&v2, "memory"), Some(PathBuf::from("/sys/fs/cgroup/berth/pod/ctr")));
+        assert_eq!(
+            v2.proc_controller_dir("0::/kubepods/pod1/ctr\n", "memory"),
+            Some(PathBuf::from("/sys/fs/cgroup/kubepods/pod1/ctr"))
+        );
+        assert!(matches!(
+            v2.controller_dir("memory", "/a/../b"),
+            Err(CgroupError::BadPath(_))
+        ));
+    }
+
+    #[test]
+    fn set_writes_each_file_in_its_controller_hierarchy_and_creates_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let h = |c: &str| Hierarchy {
+            controllers: vec![c.into()],
+            mountpoint: root.path().join(c),
+            v2: false,
+        };
+        let l = Layout {
+            mode: Mode::V1,
+            hierarchies: vec![h("cpu"), h("memory")],
+            unified_controllers: vec![],
+        };
+        for c in ["cpu", "memory"] {
+            fs::create_dir_all(root.path().join(c).join("berth/pod")).unwrap();
+        }
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        l.set(
+            "/berth/pod",
+            &[kv("cpu.shares", "512"), kv("memory.limit_in_bytes", "1048576")],
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(root.path().join("cpu/berth/pod/cpu.shares")).unwrap(),
+            "512"
+        );
+        assert_eq!(
+            fs::read_to_string(root.path().join("memory/berth/pod/memory.limit_in_bytes")).unwrap(),
+            "1048576"
+        );
+        for bad in ["../cpu.shares", "cgroup.procs", "cpu", "cpu/x.y", ".shares"] {
+            assert!(
+                matches!(l.set("/berth/pod", &[kv(bad, "1")]), Err(CgroupError::BadFile(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            l.set("/berth/gone", &[kv("cpu.shares", "2")]),
+            Err(CgroupError::NoController { .. })
+        ));
+        assert!(!root.path().join("cpu/berth/gone").exists());
+        assert!(matches!(
+            l.set("/berth/pod", &[kv("pids.max", "5")]),
+            Err(CgroupError::NoController { .. })
+        ));
     }
 
     #[test]

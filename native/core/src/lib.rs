@@ -1,7 +1,9 @@
 //! berth-core: the privileged, performance-critical work of the berth runtime.
 //! Each domain module has its own error enum; nothing here knows about napi.
 pub mod beneath;
+pub mod cgdetail;
 pub mod cgroup;
+pub mod cgstats;
 pub mod crilog;
 pub mod layer;
 pub mod mount;

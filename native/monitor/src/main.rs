@@ -5,12 +5,13 @@
 //!
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
+mod control;
 mod exec;
+mod oom;
 
 use berth_core::beneath;
 use berth_core::crilog::{self, Stream};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -184,13 +185,17 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
+    // Blocked before berthd learns the PID (so before it can ask for anything): a control
+    // signal (control.rs) then waits for the poll loop instead of killing us. Not earlier:
+    // `runc create` would pass the mask on to the container's process.
+    let mask = control::signals();
+    let _ = mask.thread_block();
     report(serde_json::json!({"ok": true, "pid": pid}));
+    let oom = oom::OomWatch::open(pid);
 
     // One thread, one poll loop (small and cheap per pod): the two output pipes plus a
-    // signalfd for SIGCHLD. A sweep right after setting it up catches an early exit.
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    let _ = mask.thread_block();
+    // signalfd for SIGCHLD and the control signals (blocked since the start). A sweep
+    // right after setting it up catches an early exit.
     let sigfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
         Ok(fd) => fd,
         Err(e) => {
@@ -212,6 +217,8 @@ fn run(flags: HashMap<String, String>) -> i32 {
     let mut out = Vec::with_capacity(16 * 1024 + 256);
     let mut exit_code = reap(pid);
     let mut exited_at = exit_code.map(|_| crilog::timestamp(chrono::Utc::now()));
+    // Read as the exit is seen, before anything else in the cgroup can change it.
+    let mut oom_killed = exit_code.is_some() && oom.killed();
     // After the exit, a daemonised grandchild holding the pipes must not delay the record.
     let mut drain_until: Option<std::time::Instant> = None;
     loop {
@@ -245,11 +252,16 @@ fn run(flags: HashMap<String, String>) -> i32 {
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
         if ready[0] {
-            while let Ok(Some(_)) = sigfd.read_signal() {}
+            while let Ok(Some(si)) = sigfd.read_signal() {
+                if si.ssi_signo == control::REOPEN_LOG as u32 {
+                    control::reopen_log(&id, &log_root, &log_rel, &mut log);
+                }
+            }
             if exit_code.is_none() {
                 exit_code = reap(pid);
                 if exit_code.is_some() {
                     exited_at = Some(crilog::timestamp(chrono::Utc::now()));
+                    oom_killed = oom.killed();
                 }
             } else {
                 reap(pid);
@@ -268,7 +280,7 @@ fn run(flags: HashMap<String, String>) -> i32 {
     }
     let exit_code = exit_code.unwrap_or(255);
     let exited_at = exited_at.unwrap_or_else(|| crilog::timestamp(chrono::Utc::now()));
-    let record = serde_json::json!({"exitCode": exit_code, "exitedAt": exited_at});
+    let record = serde_json::json!({"exitCode": exit_code, "exitedAt": exited_at, "oomKilled": oom_killed});
     if let Err(e) = write_atomic(&exit_file, record.to_string().as_bytes()) {
         eprintln!("berth-monitor {id}: write exit file {exit_file}: {e}");
         return 1;
