@@ -63,6 +63,37 @@ pub fn mount_overlay(lowers: &[String], upper: &str, work: &str, target: &str) -
     })
 }
 
+/// Mounts a read-only overlay of `lowers` (top-most first, at least two: overlayfs wants
+/// two lower layers when there is no upper) at `target`: an image volume, which nothing
+/// may change, so paths beneath it stay what they were when checked.
+pub fn mount_overlay_readonly(lowers: &[String], target: &str) -> Result<(), MountError> {
+    if lowers.is_empty() {
+        return Err(MountError::NoLowerDirs);
+    }
+    for p in lowers {
+        check(p)?;
+    }
+    let opts = format!("lowerdir={}", lowers.join(":"));
+    if opts.len() >= 4096 {
+        return Err(MountError::OptionsTooLong {
+            target: target.to_string(),
+            len: opts.len(),
+        });
+    }
+    mount(
+        Some("overlay"),
+        Path::new(target),
+        Some("overlay"),
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(opts.as_str()),
+    )
+    .map_err(|source| MountError::Sys {
+        op: "mount read-only overlay",
+        target: target.to_string(),
+        source,
+    })
+}
+
 /// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
 pub fn unmount(target: &str) -> Result<(), MountError> {
     match umount2(Path::new(target), MntFlags::MNT_DETACH) {
