@@ -19,6 +19,9 @@ import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
+import { unmountImageVolumes } from './image-volumes.js';
+import { sweepOrphanBundles } from './orphans.js';
+import { gatherSpecInputs } from './spec-inputs.js';
 import { startMonitor } from './monitor.js';
 
 export interface ContainerServiceDeps {
@@ -50,7 +53,7 @@ export class ContainerService {
   }
 
   imageInUse(imageId: string): boolean {
-    return this.d.store.list().some((c) => c.imageId === imageId);
+    return this.d.store.list().some((c) => c.imageId === imageId || !!c.imageVolumes?.some((v) => v.imageId === imageId));
   }
 
   private exitFile(c: ContainerRecord): string {
@@ -121,6 +124,7 @@ export class ContainerService {
       }
       await this.refresh(c);
     }
+    await sweepOrphanBundles(path.join(this.d.runtimeDir, 'containers'), new Set(this.d.store.list().map((c) => c.id)), this.d.log);
   }
 
   async get(id: string): Promise<ContainerRecord> {
@@ -180,6 +184,10 @@ export class ContainerService {
       await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
       rb.push('unmount rootfs', () => native.unmount(rootfs));
       phases.mark('rootfs');
+      const inputs = await gatherSpecInputs(cfg, image.config, rootfs, bundle, { images: this.d.images, boundingCaps: this.d.boundingCaps });
+      rb.push('unmount image volumes', () => unmountImageVolumes(inputs.volumes));
+      rec.user = inputs.user;
+      rec.imageVolumes = inputs.volumes;
       const podCfg = pod.config as { hostname?: string; metadata?: { name?: string }; linux?: { sysctls?: Record<string, string> } };
       const targetId = cfg.linux?.securityContext?.namespaceOptions?.targetId;
       const target = targetId ? await this.get(targetId) : undefined;
@@ -199,6 +207,9 @@ export class ContainerService {
         boundingCaps: this.d.boundingCaps,
         minOomScoreAdj: this.d.minOomScoreAdj,
         sysctls: podCfg.linux?.sysctls ?? {},
+        user: inputs.user,
+        seccomp: inputs.seccomp,
+        imageVolumes: inputs.imageVolumes,
       });
       if (pod.hostNetwork) delete spec.hostname;
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
@@ -285,6 +296,7 @@ export class ContainerService {
     if (!this.d.store.find(c.id)) return; // removed while we waited for the lock
     await this.stopLocked(c, 0);
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
+    unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
     await fs.rm(c.bundle, { recursive: true, force: true });
     await this.d.store.delete(c);

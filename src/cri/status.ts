@@ -37,6 +37,7 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
       name,
       features: { recursiveReadOnlyMounts: false, userNamespaces: false },
     })),
-    features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
+    // Supplementary groups follow supplemental_groups_policy and ContainerStatus reports them.
+    features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },
   };
 }

@@ -1,0 +1,45 @@
+// What the OCI spec needs beyond the CRI config and the image config, each gathered with
+// the I/O it takes: the identity (from the image's own /etc/passwd and /etc/group), the
+// seccomp profile (a Localhost file), the host-side propagation check (mountinfo) and
+// the image volumes (mounted here). Kept out of container-service.ts so CreateContainer
+// stays one readable sequence.
+import { promises as fs, realpathSync } from 'node:fs';
+import type { ContainerConfig } from '../gen/runtime/v1/api.js';
+import type { ImageService } from '../image/image-service.js';
+import type { ImageConfig } from '../oci/image-config.js';
+import { checkPropagation } from '../oci/mounts.js';
+import { type OciSeccomp, seccompFor } from '../oci/seccomp.js';
+import { capabilities } from '../oci/spec.js';
+import { type ProcessUser, readIdentityFiles, resolveUser } from '../oci/users.js';
+import { type ImageVolume, mountImageVolumes } from './image-volumes.js';
+
+export interface SpecInputs {
+  user: ProcessUser;
+  seccomp?: OciSeccomp;
+  imageVolumes: Record<string, string>;
+  /** Mounted: the caller records them and unmounts them on failure or removal. */
+  volumes: ImageVolume[];
+}
+
+function resolved(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p; // missing: the runtime reports it when it binds
+  }
+}
+
+/** Checks and resolutions that need no mounts first; image volumes are mounted last. */
+export async function gatherSpecInputs(
+  cfg: ContainerConfig,
+  image: ImageConfig,
+  rootfs: string,
+  bundle: string,
+  deps: { images: ImageService; boundingCaps: string[] },
+): Promise<SpecInputs> {
+  checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
+  const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
+  const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
+  const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
+  return { user, seccomp, imageVolumes: sources, volumes };
+}
