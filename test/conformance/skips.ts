@@ -30,12 +30,6 @@ export const skips: Skip[] = [
   { spec: 'runtime should support listing stats for', kind: 'todo', issue: 15, why: 'ListContainerStats' },
   { spec: 'runtime should support reopening container log', kind: 'todo', issue: 15, why: 'ReopenContainerLog (the monitor reopens its log file)' },
   { spec: 'Container OOM', kind: 'todo', issue: 15, why: 'OOMKilled reason from the memory cgroup' },
-  { spec: 'Image Volume [Feature:ImageVolume]', kind: 'todo', issue: 15, why: 'image volumes (a CRI mount of an image)' },
-  { spec: "mount with 'rshared' should support propagation", kind: 'todo', issue: 15, why: 'rshared mounts need the host-side propagation runc expects' },
-  { spec: 'runtime should support RunAsUserName', kind: 'todo', issue: 15, why: 'user names resolved through the image /etc/passwd' },
-  { spec: 'should support seccomp localhost profile on the container', kind: 'todo', issue: 15, why: 'seccomp profiles' },
-  { spec: 'should support seccomp default on the container', kind: 'todo', issue: 15, why: 'seccomp RuntimeDefault profile' },
-  { spec: 'seccomp profile that blocks setting hostname with SYS_ADMIN', kind: 'todo', issue: 15, why: 'seccomp profiles' },
   { spec: 'port mapping with host port and container port', kind: 'todo', issue: 17, why: 'hostPort through the portmap plugin (runtimeConfig.portMappings)' },
 ];
 
