@@ -30,6 +30,8 @@ export interface GroupEntry {
 export interface IdentityFiles {
   passwd?: string;
   group?: string;
+  /** Why a file present in the image cannot be used (a symlink, not regular, too large). */
+  unusable?: { passwd?: string; group?: string };
 }
 
 /** /etc/passwd and /etc/group larger than this are refused rather than parsed. */
@@ -97,6 +99,7 @@ export function resolveUser(c: ContainerConfig, imageUser: string | undefined, f
     entry = passwd.find((p) => p.uid === uid);
   } else {
     entry = passwd.find((p) => p.name === userPart);
+    if (files.unusable?.passwd) throw invalid(`user ${JSON.stringify(userPart)}: the image's /etc/passwd cannot be used: ${files.unusable.passwd}`);
     if (!entry) {
       throw invalid(`user ${JSON.stringify(userPart)} is not in the image's /etc/passwd${files.passwd === undefined ? ' (the image has none)' : ''}`);
     }
@@ -109,6 +112,7 @@ export function resolveUser(c: ContainerConfig, imageUser: string | undefined, f
     if (isId(groupPart)) gid = Number(groupPart);
     else {
       const g = group.find((x) => x.name === groupPart);
+      if (files.unusable?.group) throw invalid(`group ${JSON.stringify(groupPart)}: the image's /etc/group cannot be used: ${files.unusable.group}`);
       if (!g) throw invalid(`group ${JSON.stringify(groupPart)} is not in the image's /etc/group${files.group === undefined ? ' (the image has none)' : ''}`);
       gid = g.gid;
     }
@@ -121,14 +125,30 @@ export function resolveUser(c: ContainerConfig, imageUser: string | undefined, f
   return { uid, gid, additionalGids: [...new Set(extra)] };
 }
 
-/** Reads /etc/passwd and /etc/group beneath `rootfs`: nothing followed, at most MAX_IDENTITY_FILE each. */
+/**
+ * Reads /etc/passwd and /etc/group beneath `rootfs`: nothing followed, at most
+ * MAX_IDENTITY_FILE each. A file that cannot be used is not an error here: numeric users
+ * need neither file, so only a lookup by name fails on it (resolveUser says why).
+ */
 export async function readIdentityFiles(rootfs: string): Promise<IdentityFiles> {
-  const read = async (rel: string) => {
+  const out: IdentityFiles = {};
+  for (const f of ['passwd', 'group'] as const) {
+    // The OCI runtime opens both files inside the container whatever the user (runc looks
+    // up HOME and groups): a FIFO there would hang it, a device be read. Refused up front.
+    if (kindOf(rootfs, `etc/${f}`) === 'other') throw invalid(`the image's /etc/${f} is not a regular file (a FIFO or device node the runtime would block on or read)`);
     try {
-      return (await native.readFileBeneath(rootfs, rel, MAX_IDENTITY_FILE))?.toString('utf8');
+      out[f] = (await native.readFileBeneath(rootfs, `etc/${f}`, MAX_IDENTITY_FILE))?.toString('utf8');
     } catch (e) {
-      throw invalid(`the image's /${rel} cannot be used: ${(e as Error).message.replace(rootfs, '<rootfs>')}`);
+      out.unusable = { ...out.unusable, [f]: (e as Error).message.split(rootfs).join('') };
     }
-  };
-  return { passwd: await read('etc/passwd'), group: await read('etc/group') };
+  }
+  return out;
+}
+
+function kindOf(rootfs: string, rel: string): string | null {
+  try {
+    return native.kindBeneath(rootfs, rel);
+  } catch {
+    return null; // a symlink on the way: the runtime resolves it inside the container, which is safe
+  }
 }

@@ -44,3 +44,10 @@ test('ids out of range are INVALID_ARGUMENT', (t) => {
   t.throws(() => resolveUser(cfg({ linux: { securityContext: { runAsUser: { value: 1n }, runAsGroup: { value: -1n } } } }), undefined, {}), { message: /run_as_group/ });
   t.throws(() => resolveUser(cfg({ linux: { securityContext: { supplementalGroups: [4294967295n] } } }), undefined, {}), { message: /supplemental_groups/ });
 });
+
+test('an unusable passwd/group (symlink, too large) fails only lookups by name', (t) => {
+  const bad = { unusable: { passwd: '/etc/passwd: Too many levels of symbolic links', group: '/etc/group: larger than 4194304 bytes' } };
+  t.deepEqual(resolveUser(cfg({}), '1000:1000', bad), { uid: 1000, gid: 1000, additionalGids: [1000] });
+  t.throws(() => resolveUser(cfg({}), 'app', bad), { message: /user "app": the image's \/etc\/passwd cannot be used: .*symbolic links/ });
+  t.throws(() => resolveUser(cfg({}), '1:grp', bad), { message: /group "grp": the image's \/etc\/group cannot be used: .*larger/ });
+});
