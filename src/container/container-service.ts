@@ -8,6 +8,7 @@ import { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { cgroupCaps } from '../oci/resources.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -41,6 +42,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ContainerService {
   private readonly lock = new KeyedLock();
+  /** What the host's cgroups take (hugetlb, v2 `unified`): read once, it does not change. */
+  private readonly cgroupCaps = cgroupCaps(native.cgroupInfo());
 
   constructor(private readonly d: ContainerServiceDeps) {}
 
@@ -210,6 +213,8 @@ export class ContainerService {
         user: inputs.user,
         seccomp: inputs.seccomp,
         imageVolumes: inputs.imageVolumes,
+        devices: inputs.devices,
+        cgroup: this.cgroupCaps,
       });
       if (pod.hostNetwork) delete spec.hostname;
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));

@@ -9,14 +9,17 @@ import type { ImageService } from '../image/image-service.js';
 import type { ImageConfig } from '../oci/image-config.js';
 import { checkPropagation } from '../oci/mounts.js';
 import { type OciSeccomp, seccompFor } from '../oci/seccomp.js';
+import { type HostDevice } from '../oci/resources.js';
 import { capabilities } from '../oci/spec.js';
 import { type ProcessUser, readIdentityFiles, resolveUser } from '../oci/users.js';
+import { resolveDevices } from './devices.js';
 import { type ImageVolume, mountImageVolumes } from './image-volumes.js';
 
 export interface SpecInputs {
   user: ProcessUser;
   seccomp?: OciSeccomp;
   imageVolumes: Record<string, string>;
+  devices: HostDevice[];
   /** Mounted: the caller records them and unmounts them on failure or removal. */
   volumes: ImageVolume[];
 }
@@ -39,7 +42,8 @@ export async function gatherSpecInputs(
 ): Promise<SpecInputs> {
   checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
+  const devices = await resolveDevices(cfg);
   const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
   const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
-  return { user, seccomp, imageVolumes: sources, volumes };
+  return { user, seccomp, imageVolumes: sources, devices, volumes };
 }

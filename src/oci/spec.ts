@@ -4,6 +4,7 @@ import { invalid, precondition } from '../errors.js';
 import { type ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
 import type { ImageConfig } from './image-config.js';
 import { ociMounts, rootfsPropagation } from './mounts.js';
+import { type CgroupCaps, type HostDevice, linuxDevices, resources } from './resources.js';
 import type { OciSeccomp } from './seccomp.js';
 import { type ProcessUser, resolveUser } from './users.js';
 
@@ -43,6 +44,10 @@ export interface SpecInput {
   seccomp?: OciSeccomp;
   /** Host directory of each image volume, by container path. */
   imageVolumes?: Record<string, string>;
+  /** CRI devices (privileged: every host device), resolved on the host (src/container/devices.ts). */
+  devices?: HostDevice[];
+  /** What the host's cgroups can take; absent: neither hugetlb nor v2. */
+  cgroup?: CgroupCaps;
 }
 
 /** Docker's rule: CRI command replaces the entrypoint; CRI args replace the image Cmd. */
@@ -78,23 +83,6 @@ export function capabilities(c: ContainerConfig, bounding: string[]): string[] {
     else caps.delete(norm(d));
   }
   return [...caps].filter((x) => bounding.includes(x));
-}
-
-function resources(c: ContainerConfig): object {
-  const r = c.linux?.resources;
-  const out: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
-  if (!r) return out;
-  const cpu: Record<string, unknown> = {};
-  if (r.cpuShares > 0n) cpu.shares = Number(r.cpuShares);
-  if (r.cpuQuota > 0n) cpu.quota = Number(r.cpuQuota);
-  if (r.cpuPeriod > 0n) cpu.period = Number(r.cpuPeriod);
-  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
-  if (r.cpusetMems) cpu.mems = r.cpusetMems;
-  if (Object.keys(cpu).length) out.cpu = cpu;
-  if (r.memoryLimitInBytes > 0n) {
-    out.memory = { limit: Number(r.memoryLimitInBytes), ...(r.memorySwapLimitInBytes > 0n ? { swap: Number(r.memorySwapLimitInBytes) } : {}) };
-  }
-  return out;
 }
 
 export function generateSpec(input: SpecInput): Record<string, unknown> {
@@ -135,7 +123,8 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
     linux: {
       cgroupsPath: input.cgroupsPath,
       namespaces,
-      resources: resources(c),
+      resources: resources(c, input.devices ?? [], input.cgroup, !!sc?.privileged),
+      ...(input.devices?.length ? { devices: linuxDevices(input.devices) } : {}),
       sysctl: input.sysctls,
       ...(rootfsPropagation(c) ? { rootfsPropagation: rootfsPropagation(c) } : {}),
       ...(input.seccomp ? { seccomp: input.seccomp } : {}),

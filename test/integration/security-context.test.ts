@@ -250,3 +250,25 @@ test.serial('image volumes across a kill -9: kept while the container lives, gon
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('devices: a CRI device with its permissions; privileged containers get the host devices', async (t) => {
+  const { podSandboxId } = await pod('devices');
+  // /dev/loop0 (b 7:0), which runc does not allow by default (it does /dev/null & co).
+  const id = await run(podSandboxId, 'dev', busybox, { devices: [{ hostPath: '/dev/loop0', containerPath: '/dev/xloop', permissions: 'r' }] });
+  t.regex((await exec(id, ['ls', '-l', '/dev/xloop'])).stdout, /^b.* 7, +0 /);
+  t.is((await exec(id, ['dd', 'if=/dev/xloop', 'of=/dev/null', 'count=0'])).code, 0, 'readable');
+  const w = await exec(id, ['sh', '-c', ': > /dev/xloop']);
+  t.not(w.code, 0, 'not writable: the device cgroup allows only "r"');
+  t.regex(w.stderr, /Operation not permitted/);
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('notdev', busybox, ['true'], { devices: [{ hostPath: '/etc/hostname', containerPath: '/dev/x', permissions: 'rw' }] }) }), {
+    message: /INVALID_ARGUMENT.*not a character or block device/,
+  });
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('badperm', busybox, ['true'], { devices: [{ hostPath: '/dev/null', containerPath: '/dev/x', permissions: 'rwx' }] }) }), {
+    message: /INVALID_ARGUMENT.*subset of "rwm"/,
+  });
+  const priv = await run(podSandboxId, 'priv', busybox, sc({ privileged: true }));
+  t.is((await exec(priv, ['ls', '/dev/loop-control'])).code, 0, 'a host device in a privileged container');
+  t.not((await exec(id, ['ls', '/dev/loop-control'])).code, 0, 'but not in an unprivileged one');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
