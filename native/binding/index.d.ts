@@ -60,6 +60,9 @@ export declare function mountOverlay(lowers: Array<string>, upper: string, work:
 /** Mounts a read-only overlay of `lowers` (top-most first, at least two) at `target`. */
 export declare function mountOverlayReadonly(lowers: Array<string>, target: string): Promise<void>
 
+/** Mounts a pod's /dev/shm: a tmpfs of at most `sizeBytes` at `target`. */
+export declare function mountShm(target: string, sizeBytes: number): void
+
 /** Pins an existing namespace file (e.g. `/proc/<pid>/ns/pid`) at `target`. */
 export declare function pinExistingNamespace(src: string, target: string): void
 

@@ -206,7 +206,10 @@ export class ContainerService {
         hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
         cgroupsPath: rec.cgroupsPath,
-        podFiles: ['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
+        podFiles: [
+          ...['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
+          ...(pod.shm ? [{ destination: '/dev/shm', source: pod.shm }] : []),
+        ],
         boundingCaps: this.d.boundingCaps,
         minOomScoreAdj: this.d.minOomScoreAdj,
         sysctls: podCfg.linux?.sysctls ?? {},

@@ -46,7 +46,9 @@ export function ociMounts(input: MountInput): OciMount[] {
   const taken = new Set(c.mounts.map((m) => m.containerPath));
   const pod = input.podFiles
     .filter((f) => !taken.has(f.destination))
-    .map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate', 'rw'] }));
+    .map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate', 'rw', ...(f.destination === '/dev/shm' ? ['nosuid', 'nodev', 'noexec'] : [])] }));
+  // The pod's /dev/shm (a bind) replaces the container's own tmpfs.
+  const fromPod = new Set(pod.map((m) => m.destination));
   const user = c.mounts.map((m) => {
     if (!m.containerPath.startsWith('/')) throw invalid(`mount ${JSON.stringify(m.containerPath)}: container path must be absolute`);
     if (isImageMount(m)) {
@@ -58,7 +60,7 @@ export function ociMounts(input: MountInput): OciMount[] {
     if (!m.hostPath.startsWith('/')) throw invalid(`mount ${JSON.stringify(m.hostPath)}: host path must be absolute`);
     return { destination: m.containerPath, type: 'bind', source: m.hostPath, options: ['rbind', propagation(m.propagation), m.readonly ? 'ro' : 'rw'] };
   });
-  return [...base, ...pod, ...user];
+  return [...base.filter((m) => !fromPod.has(m.destination)), ...pod, ...user];
 }
 
 /**

@@ -272,3 +272,19 @@ test.serial('devices: a CRI device with its permissions; privileged containers g
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('/dev/shm is one 64 MiB tmpfs per pod, shared by its containers, gone with the pod', async (t) => {
+  const { podSandboxId } = await pod('shm');
+  const a = await run(podSandboxId, 'a', busybox);
+  const b = await run(podSandboxId, 'b', busybox);
+  t.is((await exec(a, ['sh', '-c', 'echo shared > /dev/shm/x'])).code, 0);
+  t.is((await exec(b, ['cat', '/dev/shm/x'])).stdout, 'shared\n');
+  t.regex((await exec(b, ['df', '-k', '/dev/shm'])).stdout, /\s65536\s/);
+  t.regex((await exec(b, ['grep', ' /dev/shm ', '/proc/self/mounts'])).stdout, /tmpfs .*nosuid,nodev,noexec/);
+  const other = await pod('shm-other');
+  const c = await run(other.podSandboxId, 'c', busybox);
+  t.not((await exec(c, ['cat', '/dev/shm/x'])).code, 0, 'another pod has its own');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.rt.removePodSandbox({ podSandboxId: other.podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});

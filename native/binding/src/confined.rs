@@ -1,5 +1,5 @@
-//! napi glue for reads beneath a container's rootfs and read-only overlays (image users,
-//! image volumes): kept apart from lib.rs so each area's exports stay together.
+//! napi glue for reads beneath a container's rootfs, read-only overlays (image users,
+//! image volumes) and pod /dev/shm: kept apart from lib.rs so merges stay easy.
 use crate::err;
 use berth_core::{beneath, mount};
 use napi::bindgen_prelude::*;
@@ -64,4 +64,10 @@ impl Task for MountReadonlyTask {
 #[napi(ts_return_type = "Promise<void>")]
 pub fn mount_overlay_readonly(lowers: Vec<String>, target: String) -> AsyncTask<MountReadonlyTask> {
     AsyncTask::new(MountReadonlyTask { lowers, target })
+}
+
+/// Mounts a pod's /dev/shm: a tmpfs of at most `sizeBytes` at `target`.
+#[napi]
+pub fn mount_shm(target: String, size_bytes: f64) -> Result<()> {
+    mount::mount_shm(&target, size_bytes as u64).map_err(err)
 }

@@ -94,6 +94,24 @@ pub fn mount_overlay_readonly(lowers: &[String], target: &str) -> Result<(), Mou
     })
 }
 
+/// Mounts a tmpfs at `target` (a pod's /dev/shm): nosuid, nodev, noexec, world-writable
+/// with the sticky bit, at most `size_bytes`.
+pub fn mount_shm(target: &str, size_bytes: u64) -> Result<(), MountError> {
+    let opts = format!("mode=1777,size={size_bytes}");
+    mount(
+        Some("shm"),
+        Path::new(target),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(opts.as_str()),
+    )
+    .map_err(|source| MountError::Sys {
+        op: "mount tmpfs",
+        target: target.to_string(),
+        source,
+    })
+}
+
 /// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
 pub fn unmount(target: &str) -> Result<(), MountError> {
     match umount2(Path::new(target), MntFlags::MNT_DETACH) {
