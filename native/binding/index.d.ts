@@ -54,6 +54,12 @@ export declare function extractLayer(blob: string, dest: string, layer: string, 
  */
 export declare function kindBeneath(root: string, rel: string): string | null
 
+/**
+ * Creates the directory `rel` and its missing parents (0755) beneath `root`, following no
+ * symlink and never climbing out (an image VOLUME inside the container's rootfs).
+ */
+export declare function mkdirBeneath(root: string, rel: string): void
+
 /** Mounts an overlay at `target`; `lowers` top-most first. */
 export declare function mountOverlay(lowers: Array<string>, upper: string, work: string, target: string): Promise<void>
 

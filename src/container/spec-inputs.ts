@@ -4,8 +4,11 @@
 // the image volumes (mounted here). Kept out of container-service.ts so CreateContainer
 // stays one readable sequence.
 import { promises as fs, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { invalid } from '../errors.js';
 import type { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
+import { native } from '../native/index.js';
 import type { ImageConfig } from '../oci/image-config.js';
 import { checkPropagation } from '../oci/mounts.js';
 import { type OciSeccomp, seccompFor } from '../oci/seccomp.js';
@@ -43,7 +46,26 @@ export async function gatherSpecInputs(
   checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
   const devices = await resolveDevices(cfg);
+  makeImageVolumeDirs(cfg, image, rootfs);
   const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
   const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
   return { user, seccomp, imageVolumes: sources, devices, volumes };
+}
+
+/**
+ * The image's VOLUMEs that no CRI mount covers become plain directories in the
+ * container's writable layer (CRI-O's "mkdir" mode): created beneath the rootfs without
+ * following a symlink, so an image cannot point one at the host.
+ */
+function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: string): void {
+  const mounted = new Set(cfg.mounts.map((m) => path.normalize(m.containerPath)));
+  for (const v of Object.keys(image.Volumes ?? {})) {
+    const dest = path.posix.normalize(`/${v}`);
+    if (dest === '/' || mounted.has(dest)) continue;
+    try {
+      native.mkdirBeneath(rootfs, dest.slice(1));
+    } catch (e) {
+      throw invalid(`image VOLUME ${JSON.stringify(v)} cannot be created in the container: ${(e as Error).message}`);
+    }
+  }
 }

@@ -71,6 +71,10 @@ export function checkContainerConfig(cfg: ContainerConfig): void {
   for (const g of sc?.supplementalGroups ?? []) checkId('supplemental_groups', g);
   if (sc?.runAsUsername) plainText('run_as_username', sc.runAsUsername, MAX_NAME);
   for (const e of cfg.envs) checkEnv(e.key, e.value);
+  if (cfg.workingDir) {
+    plainText('working_dir', cfg.workingDir, MAX_PATH);
+    if (!path.isAbsolute(cfg.workingDir)) throw invalid(`working_dir ${JSON.stringify(cfg.workingDir)} must be absolute`);
+  }
   cfg.mounts.forEach((m, i) => checkMount(`mounts[${i}]`, m));
 }
 

@@ -1,5 +1,6 @@
 // OCI runtime spec (config.json) generation: the CRI container config merged with the
 // image config the way Docker and the kubelet expect. Pure: no I/O, unit-tested.
+import path from 'node:path';
 import { invalid, precondition } from '../errors.js';
 import { type ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
 import type { ImageConfig } from './image-config.js';
@@ -69,6 +70,19 @@ export function mergeEnv(img: ImageConfig, envs: Array<{ key: string; value: Uin
   return [...out].map(([k, v]) => `${k}=${v}`);
 }
 
+/**
+ * The process's working directory: the CRI's, else the image's, else /. Relative image
+ * values are taken from / (as Docker does). Anything under /proc is refused: a cwd of
+ * /proc/self/fd/N is how a leaked runtime fd reaches the host (CVE-2024-21626), and no
+ * real workload works from /proc.
+ */
+export function workingDir(cri: string, image: string | undefined): string {
+  const field = cri ? 'working_dir' : 'the image WorkingDir';
+  const wd = path.posix.normalize(`/${cri || image || '/'}`);
+  if (wd === '/proc' || wd.startsWith('/proc/')) throw invalid(`${field} ${JSON.stringify(cri || image)} is under /proc`);
+  return wd;
+}
+
 export function capabilities(c: ContainerConfig, bounding: string[]): string[] {
   const sc = c.linux?.securityContext;
   const norm = (s: string) => (s.toUpperCase().startsWith('CAP_') ? s.toUpperCase() : `CAP_${s.toUpperCase()}`);
@@ -111,7 +125,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
       user: input.user ?? resolveUser(c, input.image.User, {}),
       args: processArgs(c, input.image),
       env: mergeEnv(input.image, c.envs),
-      cwd: c.workingDir || input.image.WorkingDir || '/',
+      cwd: workingDir(c.workingDir, input.image.WorkingDir),
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !!sc?.noNewPrivs,
       oomScoreAdj: Math.max(wantedOom, input.minOomScoreAdj),

@@ -288,3 +288,27 @@ test.serial('/dev/shm is one 64 MiB tmpfs per pod, shared by its containers, gon
   await inst.rt.removePodSandbox({ podSandboxId: other.podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('image VOLUMEs become directories in the writable layer, never through a symlink; no working dir under /proc', async (t) => {
+  const { podSandboxId } = await pod('volumes');
+  const vols = await pushImage('image-volumes', { layers: [...base], config: { Volumes: { '/data/db': {}, '/covered': {} } } });
+  const escape = await pushImage('image-volume-escape', {
+    layers: [...base, layer([{ name: 'out', type: 'symlink', linkname: '/tmp' }])],
+    config: { Volumes: { '/out/berth-volume-escape': {} } },
+  });
+  const badWd = await pushImage('image-wd-proc', { layers: [...base], config: { WorkingDir: '/proc/self/fd/7' } });
+  for (const image of [vols, escape, badWd]) await inst.img.pullImage({ image: { image } });
+  const id = await run(podSandboxId, 'vols', vols, { mounts: [{ hostPath: inst.logDir, containerPath: '/covered' }] });
+  t.is((await exec(id, ['sh', '-c', 'test -d /data/db && touch /data/db/f && echo ok'])).stdout, 'ok\n');
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('escape', escape, ['true']) }), {
+    message: /INVALID_ARGUMENT.*image VOLUME "\/out\/berth-volume-escape" cannot be created.*symbolic links/,
+  });
+  t.throws(() => readFileSync('/tmp/berth-volume-escape'), undefined, 'nothing was made on the host');
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('wd', badWd, ['true']) }), { message: /INVALID_ARGUMENT.*WorkingDir .* under \/proc/ });
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('wd2', busybox, ['true'], { workingDir: '/proc/1/cwd' }) }), { message: /INVALID_ARGUMENT.*under \/proc/ });
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('env', busybox, ['true'], { envs: [{ key: 'A\nB', value: Buffer.from('x') }] }) }), { message: /INVALID_ARGUMENT.*envs: key/ });
+  await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('env0', busybox, ['true'], { envs: [{ key: 'A', value: Buffer.from('x\0y') }] }) }), { message: /INVALID_ARGUMENT.*NUL/ });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  for (const image of [vols, escape, badWd]) await inst.img.removeImage({ image: { image } });
+  t.deepEqual(inst.leaks(), []);
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ContainerConfig, type DeepPartial, NamespaceMode } from '../../src/gen/runtime/v1/api.js';
-import { capabilities, DEFAULT_CAPS, generateSpec, mergeEnv, processArgs, validateSysctls } from '../../src/oci/spec.js';
+import { capabilities, DEFAULT_CAPS, generateSpec, mergeEnv, processArgs, validateSysctls, workingDir } from '../../src/oci/spec.js';
 
 const cfg = (p: DeepPartial<ContainerConfig>) => ContainerConfig.fromPartial(p);
 
@@ -77,4 +77,13 @@ test('sysctls: only namespaced ones the pod owns', (t) => {
   t.throws(() => validateSysctls({ 'net.core.somaxconn': '1' }, true, false), { message: /host network/ });
   t.throws(() => validateSysctls({ 'kernel.msgmax': '1' }, false, true), { message: /host IPC/ });
   t.throws(() => validateSysctls({ 'net.ipv4.ip_forward': '1+kernel.x=1' }, false, false), { message: /not allowed/ });
+});
+
+test('working dir: CRI over image over /; nothing under /proc (CVE-2024-21626)', (t) => {
+  t.is(workingDir('', undefined), '/');
+  t.is(workingDir('', 'app'), '/app');
+  t.is(workingDir('/w/../x', '/img'), '/x');
+  t.throws(() => workingDir('/proc/self/fd/7', undefined), { message: /working_dir "\/proc\/self\/fd\/7" is under \/proc/ });
+  t.throws(() => workingDir('', '/proc/self/fd/8'), { message: /the image WorkingDir .* under \/proc/ });
+  t.throws(() => workingDir('/x/../proc', undefined), { message: /under \/proc/ });
 });

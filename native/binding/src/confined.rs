@@ -71,3 +71,13 @@ pub fn mount_overlay_readonly(lowers: Vec<String>, target: String) -> AsyncTask<
 pub fn mount_shm(target: String, size_bytes: f64) -> Result<()> {
     mount::mount_shm(&target, size_bytes as u64).map_err(err)
 }
+
+/// Creates the directory `rel` and its missing parents (0755) beneath `root`, following no
+/// symlink and never climbing out (an image VOLUME inside the container's rootfs).
+#[napi]
+pub fn mkdir_beneath(root: String, rel: String) -> Result<()> {
+    let dir = std::fs::File::open(&root).map_err(|e| err(format!("{root}: {e}")))?;
+    beneath::mkdir_all_beneath(std::os::fd::AsFd::as_fd(&dir), rel.as_ref(), 0o755)
+        .map(drop)
+        .map_err(|e| err(format!("{rel}: {e}")))
+}
