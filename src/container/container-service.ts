@@ -217,6 +217,7 @@ export class ContainerService {
         seccomp: inputs.seccomp,
         imageVolumes: inputs.imageVolumes,
         devices: inputs.devices,
+        lsm: inputs.lsm,
         cgroup: this.cgroupCaps,
       });
       if (pod.hostNetwork) delete spec.hostname;

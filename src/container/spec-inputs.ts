@@ -10,6 +10,7 @@ import type { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import { native } from '../native/index.js';
 import type { ImageConfig } from '../oci/image-config.js';
+import { hostLsm, lsmFor } from '../oci/lsm.js';
 import { checkPropagation } from '../oci/mounts.js';
 import { type OciSeccomp, seccompFor } from '../oci/seccomp.js';
 import { type HostDevice } from '../oci/resources.js';
@@ -23,9 +24,13 @@ export interface SpecInputs {
   seccomp?: OciSeccomp;
   imageVolumes: Record<string, string>;
   devices: HostDevice[];
+  lsm: { apparmorProfile?: string; selinuxLabel?: string };
   /** Mounted: the caller records them and unmounts them on failure or removal. */
   volumes: ImageVolume[];
 }
+
+/** Which LSMs the node runs: read once. */
+let lsmOnHost: ReturnType<typeof hostLsm> | undefined;
 
 function resolved(p: string): string {
   try {
@@ -43,13 +48,14 @@ export async function gatherSpecInputs(
   bundle: string,
   deps: { images: ImageService; boundingCaps: string[] },
 ): Promise<SpecInputs> {
+  const lsm = lsmFor(cfg.linux?.securityContext, (lsmOnHost ??= hostLsm()));
   checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
   const devices = await resolveDevices(cfg);
   makeImageVolumeDirs(cfg, image, rootfs);
   const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
   const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
-  return { user, seccomp, imageVolumes: sources, devices, volumes };
+  return { user, seccomp, imageVolumes: sources, devices, lsm, volumes };
 }
 
 /**

@@ -49,6 +49,8 @@ export interface SpecInput {
   devices?: HostDevice[];
   /** What the host's cgroups can take; absent: neither hugetlb nor v2. */
   cgroup?: CgroupCaps;
+  /** process.apparmorProfile / selinuxLabel (src/oci/lsm.ts). */
+  lsm?: { apparmorProfile?: string; selinuxLabel?: string };
 }
 
 /** Docker's rule: CRI command replaces the entrypoint; CRI args replace the image Cmd. */
@@ -129,6 +131,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !!sc?.noNewPrivs,
       oomScoreAdj: Math.max(wantedOom, input.minOomScoreAdj),
+      ...input.lsm,
     },
     root: { path: input.rootfs, readonly: !!sc?.readonlyRootfs },
     hostname: input.hostname,
