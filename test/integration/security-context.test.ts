@@ -312,3 +312,23 @@ test.serial('image VOLUMEs become directories in the writable layer, never throu
   for (const image of [vols, escape, badWd]) await inst.img.removeImage({ image: { image } });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('AppArmor: a Localhost profile on a node without AppArmor is FAILED_PRECONDITION; SELinux options are ignored there', async (t) => {
+  const apparmorOn = (() => {
+    try {
+      return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+    } catch {
+      return false;
+    }
+  })();
+  if (apparmorOn) return t.pass('this node runs AppArmor: the refusal cannot be shown here');
+  const { podSandboxId } = await pod('lsm');
+  await t.throwsAsync(
+    inst.rt.createContainer({ podSandboxId, config: containerConfig('aa', busybox, ['true'], sc({ apparmor: { profileType: SecurityProfile_ProfileType.Localhost, localhostRef: 'k8s-x' } })) }),
+    { message: /FAILED_PRECONDITION.*AppArmor profile "k8s-x" asked for, but AppArmor is not enabled/ },
+  );
+  const id = await run(podSandboxId, 'se', busybox, sc({ selinuxOptions: { type: 'spc_t', level: 's0' } }));
+  t.is((await inst.rt.containerStatus({ containerId: id })).status!.state, ContainerState.CONTAINER_RUNNING);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
