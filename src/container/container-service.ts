@@ -7,7 +7,7 @@ import { deadline, invalid, notFound, precondition, wrap } from '../errors.js';
 import { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
-import { native } from '../native/index.js';
+import { monitorPath, native } from '../native/index.js';
 import { cgroupCaps } from '../oci/resources.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
@@ -216,6 +216,7 @@ export class ContainerService {
         user: inputs.user,
         seccomp: inputs.seccomp,
         imageVolumes: inputs.imageVolumes,
+        monitorPath: monitorPath(),
         devices: inputs.devices,
         lsm: inputs.lsm,
         cgroup: this.cgroupCaps,

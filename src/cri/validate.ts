@@ -3,7 +3,7 @@
 // without re-checking. Each error is INVALID_ARGUMENT and names the field.
 import path from 'node:path';
 import { invalid } from '../errors.js';
-import type { ContainerConfig, PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import { type ContainerConfig, MountPropagation, type PodSandboxConfig } from '../gen/runtime/v1/api.js';
 
 // NUL, C0 controls and DEL: never part of a name, and a newline would inject lines into
 // /etc/hosts or resolv.conf.
@@ -106,5 +106,11 @@ function checkMount(field: string, m: ContainerConfig['mounts'][number]): void {
     return;
   }
   if (m.imageSubPath) throw invalid(`${field}.image_sub_path is set but the mount names no image`);
+  if (m.recursiveReadOnly) {
+    // As the CRI says: recursive read-only needs read-only, and propagation would let
+    // writable mounts in afterwards.
+    if (!m.readonly) throw invalid(`${field}: recursive_read_only needs readonly`);
+    if (m.propagation !== MountPropagation.PROPAGATION_PRIVATE) throw invalid(`${field}: recursive_read_only needs PROPAGATION_PRIVATE`);
+  }
   plainText(`${field}.host_path`, m.hostPath, MAX_PATH);
 }

@@ -18,6 +18,7 @@ export interface MountInput {
   podFiles: Array<{ destination: string; source: string }>;
   /** Host directory of each image volume, by container path (see src/container/image-volumes.ts). */
   imageVolumes?: Record<string, string>;
+
 }
 
 function propagation(p: MountPropagation): string {
@@ -130,4 +131,18 @@ export function checkPropagation(c: ContainerConfig, mountinfo: string, resolve:
       throw precondition(`path ${JSON.stringify(m.hostPath)} is mounted on ${JSON.stringify(on.mountPoint)} but it is not a shared or slave mount (host-to-container propagation needs one)`);
     }
   }
+}
+
+/**
+ * Recursive read-only mounts (recursive_read_only), which runc 1.1 and crun 1.8 cannot
+ * make from the spec: the runtime binds them read-only as usual, then runs
+ * `berth-monitor rro` as a createContainer hook, in the container's mount namespace
+ * before pivot_root, to make each tree read-only all the way down (mount_setattr). In the
+ * container's namespace, so the host's submounts stay free to be unmounted and removed.
+ */
+export function recursiveReadOnlyHook(c: ContainerConfig, rootfs: string, monitor: string | undefined): object | undefined {
+  const dests = c.mounts.filter((m) => m.recursiveReadOnly && !isImageMount(m)).map((m) => m.containerPath);
+  if (dests.length === 0) return undefined;
+  if (!monitor) throw invalid('recursive read-only mounts need berth-monitor as the runtime hook');
+  return { createContainer: [{ path: monitor, args: ['berth-monitor', 'rro', rootfs, ...dests] }] };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { invalid, precondition } from '../errors.js';
 import { type ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
 import type { ImageConfig } from './image-config.js';
-import { ociMounts, rootfsPropagation } from './mounts.js';
+import { ociMounts, recursiveReadOnlyHook, rootfsPropagation } from './mounts.js';
 import { type CgroupCaps, type HostDevice, linuxDevices, resources } from './resources.js';
 import type { OciSeccomp } from './seccomp.js';
 import { type ProcessUser, resolveUser } from './users.js';
@@ -45,6 +45,8 @@ export interface SpecInput {
   seccomp?: OciSeccomp;
   /** Host directory of each image volume, by container path. */
   imageVolumes?: Record<string, string>;
+  /** berth-monitor, run as the createContainer hook of recursive read-only mounts. */
+  monitorPath?: string;
   /** CRI devices (privileged: every host device), resolved on the host (src/container/devices.ts). */
   devices?: HostDevice[];
   /** What the host's cgroups can take; absent: neither hugetlb nor v2. */
@@ -136,6 +138,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
     root: { path: input.rootfs, readonly: !!sc?.readonlyRootfs },
     hostname: input.hostname,
     mounts: ociMounts(input),
+    ...(recursiveReadOnlyHook(c, input.rootfs, input.monitorPath) ? { hooks: recursiveReadOnlyHook(c, input.rootfs, input.monitorPath) } : {}),
     annotations: { ...c.annotations, 'io.kubernetes.cri.container-name': c.metadata?.name ?? '' },
     linux: {
       cgroupsPath: input.cgroupsPath,

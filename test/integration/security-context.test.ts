@@ -332,3 +332,42 @@ test.serial('AppArmor: a Localhost profile on a node without AppArmor is FAILED_
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
+
+test.serial('recursive read-only mounts (runc and crun-v1): submounts read-only too, host submounts still removable; only readonly + private', async (t) => {
+  const host = path.join(inst.dir, `rro-${randomBytes(2).toString('hex')}`);
+  const sub = path.join(host, 'tmpfs');
+  mkdirSync(sub, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', sub]);
+  try {
+    const status = await inst.rt.status({});
+    t.true(status.runtimeHandlers.every((h) => h.features?.recursiveReadOnlyMounts));
+    const m = (extra: Record<string, unknown>) => ({ mounts: [{ hostPath: host, containerPath: '/mnt', readonly: true, ...extra }] });
+    for (const handler of ['runc', 'crun-v1']) {
+      const { podSandboxId } = await pod(`rro-${handler}`, { handler });
+      const plain = await run(podSandboxId, 'ro', busybox, m({}));
+      t.is((await exec(plain, ['touch', `/mnt/tmpfs/${handler}`])).code, 0, 'a plain read-only bind leaves submounts writable');
+      const rro = await run(podSandboxId, 'rro', busybox, m({ recursiveReadOnly: true }));
+      const w = await exec(rro, ['touch', '/mnt/tmpfs/foo']);
+      t.not(w.code, 0, handler);
+      t.regex(w.stderr, /Read-only file system/);
+      t.is((await exec(rro, ['cat', `/mnt/tmpfs/${handler}`])).code, 0, 'still readable');
+      for (const [extra, re] of [
+        [{ recursiveReadOnly: true, readonly: false }, /needs readonly/],
+        [{ recursiveReadOnly: true, propagation: MountPropagation.PROPAGATION_HOST_TO_CONTAINER }, /needs PROPAGATION_PRIVATE/],
+      ] as const) {
+        await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig('bad-rro', busybox, ['true'], m(extra)) }), { message: new RegExp(`INVALID_ARGUMENT.*${re.source}`) });
+      }
+      await inst.rt.removePodSandbox({ podSandboxId });
+    }
+    // The trees were made read-only in the containers' namespaces, not the host's: the host
+    // can take its submount away while a container holds the bind (critest does).
+    const { podSandboxId } = await pod('rro-host');
+    await run(podSandboxId, 'rro', busybox, m({ recursiveReadOnly: true }));
+    native.unmount(sub);
+    t.notThrows(() => execFileSync('rmdir', [sub]));
+    await inst.rt.removePodSandbox({ podSandboxId });
+  } finally {
+    native.unmount(sub);
+  }
+  t.deepEqual(inst.leaks(), []);
+});

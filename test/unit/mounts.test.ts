@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ContainerConfig, type DeepPartial, MountPropagation } from '../../src/gen/runtime/v1/api.js';
-import { checkPropagation, ociMounts, parseMountInfo, rootfsPropagation } from '../../src/oci/mounts.js';
+import { checkPropagation, ociMounts, parseMountInfo, recursiveReadOnlyHook, rootfsPropagation } from '../../src/oci/mounts.js';
 
 const cfg = (p: DeepPartial<ContainerConfig>) => ContainerConfig.fromPartial(p);
 const MOUNTINFO = [
@@ -40,4 +40,11 @@ test('image volumes bind their prepared directory read-only', (t) => {
   const v = ociMounts({ container: c, podFiles: [], imageVolumes: { '/mnt/v': '/run/b/c/imagevol-0' } }).at(-1);
   t.deepEqual(v, { destination: '/mnt/v', type: 'bind', source: '/run/b/c/imagevol-0', options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   t.throws(() => ociMounts({ container: c, podFiles: [] }), { message: /was not prepared/ });
+});
+
+test('recursive read-only mounts run berth-monitor rro as a createContainer hook', (t) => {
+  const c = cfg({ mounts: [{ hostPath: '/h', containerPath: '/a', readonly: true, recursiveReadOnly: true }, { hostPath: '/h', containerPath: '/b', readonly: true }] });
+  t.deepEqual(recursiveReadOnlyHook(c, '/r', '/bin/berth-monitor'), { createContainer: [{ path: '/bin/berth-monitor', args: ['berth-monitor', 'rro', '/r', '/a'] }] });
+  t.is(recursiveReadOnlyHook(cfg({ mounts: [{ hostPath: '/h', containerPath: '/b' }] }), '/r', '/m'), undefined);
+  t.throws(() => recursiveReadOnlyHook(c, '/r', undefined), { message: /berth-monitor/ });
 });

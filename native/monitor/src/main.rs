@@ -6,6 +6,7 @@
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
 mod exec;
+mod rro;
 
 use berth_core::beneath;
 use berth_core::crilog::{self, Stream};
@@ -328,6 +329,7 @@ fn main() {
         }
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
         Some("pause") => std::process::exit(pause()),
+        Some("rro") => std::process::exit(rro::rro(&args[1..])),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
         _ => usage(),
     }
