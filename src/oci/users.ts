@@ -36,6 +36,8 @@ export interface IdentityFiles {
 
 /** /etc/passwd and /etc/group larger than this are refused rather than parsed. */
 export const MAX_IDENTITY_FILE = 4 * 1024 * 1024;
+/** setgroups(2) takes at most this many groups. */
+const NGROUPS_MAX = 65536;
 /** Linux ids are 32-bit; (uid_t)-1 means "no change" to the kernel and is never an id. */
 export const MAX_ID = 0xfffffffe;
 
@@ -122,7 +124,9 @@ export function resolveUser(c: ContainerConfig, imageUser: string | undefined, f
   const strict = sc?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict;
   if (!strict && entry) for (const g of group) if (g.members.includes(entry.name)) extra.push(g.gid);
   for (const g of sc?.supplementalGroups ?? []) extra.push(checkId('supplemental_groups', g));
-  return { uid, gid, additionalGids: [...new Set(extra)] };
+  const additionalGids = [...new Set(extra)];
+  if (additionalGids.length > NGROUPS_MAX) throw invalid(`user ${JSON.stringify(userPart)} would be in ${additionalGids.length} groups; the kernel allows ${NGROUPS_MAX}`);
+  return { uid, gid, additionalGids };
 }
 
 /**

@@ -51,3 +51,8 @@ test('an unusable passwd/group (symlink, too large) fails only lookups by name',
   t.throws(() => resolveUser(cfg({}), 'app', bad), { message: /user "app": the image's \/etc\/passwd cannot be used: .*symbolic links/ });
   t.throws(() => resolveUser(cfg({}), '1:grp', bad), { message: /group "grp": the image's \/etc\/group cannot be used: .*larger/ });
 });
+
+test('more supplementary groups than setgroups(2) takes is INVALID_ARGUMENT', (t) => {
+  const group = Array.from({ length: 65537 }, (_, i) => `g${i}:x:${i + 1}:app`).join('\n');
+  t.throws(() => resolveUser(cfg({}), 'app', { passwd: 'app:x:5:5::/:/bin/sh\n', group }), { message: /65537 groups; the kernel allows 65536/ });
+});
