@@ -30,7 +30,6 @@ export const skips: Skip[] = [
   { spec: 'runtime should support listing stats for', kind: 'todo', issue: 15, why: 'ListContainerStats' },
   { spec: 'runtime should support reopening container log', kind: 'todo', issue: 15, why: 'ReopenContainerLog (the monitor reopens its log file)' },
   { spec: 'Container OOM', kind: 'todo', issue: 15, why: 'OOMKilled reason from the memory cgroup' },
-  { spec: 'port mapping with host port and container port', kind: 'todo', issue: 17, why: 'hostPort through the portmap plugin (runtimeConfig.portMappings)' },
 ];
 
 /** The entries that apply on this host (host entries only when their check says so). */

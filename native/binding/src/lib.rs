@@ -8,6 +8,7 @@ use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
 mod confined;
+pub mod notify;
 
 fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
