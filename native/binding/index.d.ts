@@ -133,8 +133,26 @@ export interface ExtractedLayer {
  */
 export declare function extractLayer(blob: string, dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null, size?: number | undefined | null, maxUncompressed?: number | undefined | null): Promise<ExtractedLayer>
 
+/**
+ * "dir", "file", "symlink" or "other" for `rel` beneath `root` (nothing followed), null
+ * if missing; a symlink among its parents is an error.
+ */
+export declare function kindBeneath(root: string, rel: string): string | null
+
+/**
+ * Creates the directory `rel` and its missing parents (0755) beneath `root`, following no
+ * symlink and never climbing out (an image VOLUME inside the container's rootfs).
+ */
+export declare function mkdirBeneath(root: string, rel: string): void
+
 /** Mounts an overlay at `target`; `lowers` top-most first. */
 export declare function mountOverlay(lowers: Array<string>, upper: string, work: string, target: string): Promise<void>
+
+/** Mounts a read-only overlay of `lowers` (top-most first, at least two) at `target`. */
+export declare function mountOverlayReadonly(lowers: Array<string>, target: string): Promise<void>
+
+/** Mounts a pod's /dev/shm: a tmpfs of at most `sizeBytes` at `target`. */
+export declare function mountShm(target: string, sizeBytes: number): void
 
 /** Pins an existing namespace file (e.g. `/proc/<pid>/ns/pid`) at `target`. */
 export declare function pinExistingNamespace(src: string, target: string): void
@@ -144,6 +162,12 @@ export declare function pinExistingNamespace(src: string, target: string): void
  * `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.
  */
 export declare function pinNamespaces(dir: string, kinds: Array<string>, hostname?: string | undefined | null): Promise<string[]>
+
+/**
+ * Reads the regular file `rel` beneath `root` (no symlink followed, no `..` out), at most
+ * `maxBytes`; null when it does not exist, an error when it is larger or not regular.
+ */
+export declare function readFileBeneath(root: string, rel: string, maxBytes: number): Promise<Buffer | null>
 
 /**
  * `rm -rf path`, on the libuv pool: never follows symlinks (one at `path` is removed

@@ -7,8 +7,9 @@ import { deadline, internal, invalid, notFound, precondition, wrap } from '../er
 import { ContainerConfig, type LinuxContainerResources } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
-import { native } from '../native/index.js';
-import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resources.js';
+import { monitorPath, native } from '../native/index.js';
+import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource-update.js';
+import { cgroupCaps } from '../oci/resources.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -21,6 +22,9 @@ import { cmdlineIncludes, holdsFile, pidsWithArg, processAlive, signalBlocked } 
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
+import { unmountImageVolumes } from './image-volumes.js';
+import { sweepOrphanBundles } from './orphans.js';
+import { gatherSpecInputs } from './spec-inputs.js';
 import { startMonitor } from './monitor.js';
 
 export interface ContainerServiceDeps {
@@ -44,6 +48,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ContainerService {
   private readonly lock = new KeyedLock();
+  /** What the host's cgroups take (hugetlb, v2 `unified`): read once, it does not change. */
+  private readonly cgroupCaps = cgroupCaps(native.cgroupInfo());
 
   constructor(private readonly d: ContainerServiceDeps) {}
 
@@ -56,7 +62,7 @@ export class ContainerService {
   }
 
   imageInUse(imageId: string): boolean {
-    return this.d.store.list().some((c) => c.imageId === imageId);
+    return this.d.store.list().some((c) => c.imageId === imageId || !!c.imageVolumes?.some((v) => v.imageId === imageId));
   }
 
   private exitFile(c: ContainerRecord): string {
@@ -132,6 +138,7 @@ export class ContainerService {
       }
       await this.refresh(c);
     }
+    await sweepOrphanBundles(path.join(this.d.runtimeDir, 'containers'), new Set(this.d.store.list().map((c) => c.id)), this.d.log);
   }
 
   /**
@@ -207,6 +214,10 @@ export class ContainerService {
       await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
       rb.push('unmount rootfs', () => native.unmount(rootfs));
       phases.mark('rootfs');
+      const inputs = await gatherSpecInputs(cfg, image.config, rootfs, bundle, { images: this.d.images, boundingCaps: this.d.boundingCaps });
+      rb.push('unmount image volumes', () => unmountImageVolumes(inputs.volumes));
+      rec.user = inputs.user;
+      rec.imageVolumes = inputs.volumes;
       const podCfg = pod.config as { hostname?: string; metadata?: { name?: string }; linux?: { sysctls?: Record<string, string> } };
       const targetId = cfg.linux?.securityContext?.namespaceOptions?.targetId;
       const target = targetId ? await this.get(targetId) : undefined;
@@ -222,10 +233,20 @@ export class ContainerService {
         hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
         cgroupsPath: rec.cgroupsPath,
-        podFiles: ['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
+        podFiles: [
+          ...['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
+          ...(pod.shm ? [{ destination: '/dev/shm', source: pod.shm }] : []),
+        ],
         boundingCaps: this.d.boundingCaps,
         minOomScoreAdj: this.d.minOomScoreAdj,
         sysctls: podCfg.linux?.sysctls ?? {},
+        user: inputs.user,
+        seccomp: inputs.seccomp,
+        imageVolumes: inputs.imageVolumes,
+        monitorPath: monitorPath(),
+        devices: inputs.devices,
+        lsm: inputs.lsm,
+        cgroup: this.cgroupCaps,
       });
       if (pod.hostNetwork) delete spec.hostname;
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
@@ -314,6 +335,7 @@ export class ContainerService {
     if (!this.d.store.find(c.id)) return; // removed while we waited for the lock
     await this.stopLocked(c, 0);
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
+    unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
     await fs.rm(c.bundle, { recursive: true, force: true });
     await this.d.store.delete(c);

@@ -5,7 +5,9 @@
 //
 // "exited" is learnt from the exit file the monitor writes, so it is true even when the
 // container ended while berthd was not looking.
+import type { ProcessUser } from '../oci/users.js';
 import type { Stored } from '../store/object-store.js';
+import type { ImageVolume } from './image-volumes.js';
 
 export interface ContainerRecord extends Stored {
   podId: string;
@@ -31,6 +33,10 @@ export interface ContainerRecord extends Stored {
   stopSignal: string;
   reason: string;
   message?: string;
+  /** The identity the container's processes run as (ContainerStatus.user). */
+  user?: ProcessUser;
+  /** Image volumes mounted for it (unmounted on removal). */
+  imageVolumes?: ImageVolume[];
 }
 
 /** Unique per pod (a pod's key is part of it); JSON, so no two names can alias. */

@@ -6,6 +6,7 @@ import {
   ContainerState,
   type ContainerStatus,
   type Image,
+  type Mount,
   type PodSandbox,
   PodSandboxState,
   type PodSandboxStatus,
@@ -75,13 +76,23 @@ export function containerStatus(cs: ContainerService, c: ContainerRecord): Conta
     message: c.message ?? '',
     labels: cfg.labels,
     annotations: cfg.annotations,
-    mounts: cfg.mounts,
+    mounts: statusMounts(c, cfg.mounts),
     logPath: c.logPath,
     // As created, then as UpdateContainerResources left them (the kubelet's in-place resize reads this).
     resources: cfg.linux?.resources ? { linux: cfg.linux.resources, windows: undefined } : undefined,
-    user: undefined,
+    user: c.user
+      ? { linux: { uid: BigInt(c.user.uid), gid: BigInt(c.user.gid), supplementalGroups: c.user.additionalGids.map((g) => BigInt(g)) } }
+      : undefined,
     stopSignal: 0,
   };
+}
+
+/** The CRI mounts as asked, each image volume with the ID of the image it mounted as image_ref. */
+function statusMounts(c: ContainerRecord, mounts: Mount[]): Mount[] {
+  return mounts.map((m) => {
+    const v = m.image?.image ? c.imageVolumes?.find((x) => x.containerPath === m.containerPath) : undefined;
+    return v ? { ...m, image: { ...m.image!, imageRef: v.imageId } } : m;
+  });
 }
 
 export function image(i: ImageRecord): Image {

@@ -36,8 +36,10 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
     // The default handler is listed under its name and as "" (what RuntimeClass-less pods use).
     runtimeHandlers: [...(def.status.ready ? [''] : []), ...handlers.filter((h) => h.status.ready).map((h) => h.handler)].map((name) => ({
       name,
-      features: { recursiveReadOnlyMounts: false, userNamespaces: false },
+      // berth makes binds recursively read-only itself (a createContainer hook, src/oci/mounts.ts), for every handler.
+      features: { recursiveReadOnlyMounts: true, userNamespaces: false },
     })),
-    features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false, mountOptions: false },
+    // Supplementary groups follow supplemental_groups_policy and ContainerStatus reports them.
+    features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },
   };
 }

@@ -1,8 +1,13 @@
 // OCI runtime spec (config.json) generation: the CRI container config merged with the
 // image config the way Docker and the kubelet expect. Pure: no I/O, unit-tested.
+import path from 'node:path';
 import { invalid, precondition } from '../errors.js';
-import { type ContainerConfig, MountPropagation, NamespaceMode } from '../gen/runtime/v1/api.js';
+import { type ContainerConfig, NamespaceMode } from '../gen/runtime/v1/api.js';
 import type { ImageConfig } from './image-config.js';
+import { ociMounts, recursiveReadOnlyHook, rootfsPropagation } from './mounts.js';
+import { type CgroupCaps, type HostDevice, linuxDevices, resources } from './resources.js';
+import type { OciSeccomp } from './seccomp.js';
+import { type ProcessUser, resolveUser } from './users.js';
 
 /** Docker's default capability set (containerd uses it too). */
 export const DEFAULT_CAPS = [
@@ -34,6 +39,20 @@ export interface SpecInput {
   /** Lowest oom_score_adj this process may set (berthd's own when it lacks CAP_SYS_RESOURCE). */
   minOomScoreAdj: number;
   sysctls: Record<string, string>;
+  /** The resolved identity (src/oci/users.ts); absent: numeric users only, no image files. */
+  user?: ProcessUser;
+  /** linux.seccomp (src/oci/seccomp.ts); absent: unconfined. */
+  seccomp?: OciSeccomp;
+  /** Host directory of each image volume, by container path. */
+  imageVolumes?: Record<string, string>;
+  /** berth-monitor, run as the createContainer hook of recursive read-only mounts. */
+  monitorPath?: string;
+  /** CRI devices (privileged: every host device), resolved on the host (src/container/devices.ts). */
+  devices?: HostDevice[];
+  /** What the host's cgroups can take; absent: neither hugetlb nor v2. */
+  cgroup?: CgroupCaps;
+  /** process.apparmorProfile / selinuxLabel (src/oci/lsm.ts). */
+  lsm?: { apparmorProfile?: string; selinuxLabel?: string };
 }
 
 /** Docker's rule: CRI command replaces the entrypoint; CRI args replace the image Cmd. */
@@ -55,17 +74,17 @@ export function mergeEnv(img: ImageConfig, envs: Array<{ key: string; value: Uin
   return [...out].map(([k, v]) => `${k}=${v}`);
 }
 
-/** uid/gid from the CRI security context, else the image's numeric USER. */
-export function processUser(c: ContainerConfig, img: ImageConfig): { uid: number; gid: number; additionalGids?: number[] } {
-  const sc = c.linux?.securityContext;
-  const groups = (sc?.supplementalGroups ?? []).map(Number);
-  const extra = groups.length > 0 ? { additionalGids: groups } : {};
-  if (sc?.runAsUser) return { uid: Number(sc.runAsUser.value), gid: Number(sc.runAsGroup?.value ?? 0n), ...extra };
-  const user = sc?.runAsUsername || img.User || '';
-  if (!user || user === 'root') return { uid: 0, gid: Number(sc?.runAsGroup?.value ?? 0n), ...extra };
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) throw invalid(`user ${JSON.stringify(user)}: only numeric users (uid[:gid]) are resolved so far`);
-  return { uid: Number(m[1]), gid: Number(sc?.runAsGroup?.value ?? BigInt(m[2] ?? '0')), ...extra };
+/**
+ * The process's working directory: the CRI's, else the image's, else /. Relative image
+ * values are taken from / (as Docker does). Anything under /proc is refused: a cwd of
+ * /proc/self/fd/N is how a leaked runtime fd reaches the host (CVE-2024-21626), and no
+ * real workload works from /proc.
+ */
+export function workingDir(cri: string, image: string | undefined): string {
+  const field = cri ? 'working_dir' : 'the image WorkingDir';
+  const wd = path.posix.normalize(`/${cri || image || '/'}`);
+  if (wd === '/proc' || wd.startsWith('/proc/')) throw invalid(`${field} ${JSON.stringify(cri || image)} is under /proc`);
+  return wd;
 }
 
 export function capabilities(c: ContainerConfig, bounding: string[]): string[] {
@@ -82,53 +101,6 @@ export function capabilities(c: ContainerConfig, bounding: string[]): string[] {
     else caps.delete(norm(d));
   }
   return [...caps].filter((x) => bounding.includes(x));
-}
-
-function propagation(p: MountPropagation): string {
-  if (p === MountPropagation.PROPAGATION_BIDIRECTIONAL) return 'rshared';
-  if (p === MountPropagation.PROPAGATION_HOST_TO_CONTAINER) return 'rslave';
-  return 'rprivate';
-}
-
-function mounts(input: SpecInput): object[] {
-  const c = input.container;
-  const ro = !!c.linux?.securityContext?.privileged ? [] : ['ro'];
-  const base = [
-    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...ro] },
-  ];
-  const taken = new Set(c.mounts.map((m) => m.containerPath));
-  const pod = input.podFiles
-    .filter((f) => !taken.has(f.destination))
-    .map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate', 'rw'] }));
-  const user = c.mounts.map((m) => {
-    if (!m.containerPath.startsWith('/')) throw invalid(`mount ${JSON.stringify(m.containerPath)}: container path must be absolute`);
-    if (!m.hostPath.startsWith('/')) throw invalid(`mount ${JSON.stringify(m.hostPath)}: host path must be absolute`);
-    return { destination: m.containerPath, type: 'bind', source: m.hostPath, options: ['rbind', propagation(m.propagation), m.readonly ? 'ro' : 'rw'] };
-  });
-  return [...base, ...pod, ...user];
-}
-
-function resources(c: ContainerConfig): object {
-  const r = c.linux?.resources;
-  const out: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
-  if (!r) return out;
-  const cpu: Record<string, unknown> = {};
-  if (r.cpuShares > 0n) cpu.shares = Number(r.cpuShares);
-  if (r.cpuQuota > 0n) cpu.quota = Number(r.cpuQuota);
-  if (r.cpuPeriod > 0n) cpu.period = Number(r.cpuPeriod);
-  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
-  if (r.cpusetMems) cpu.mems = r.cpusetMems;
-  if (Object.keys(cpu).length) out.cpu = cpu;
-  if (r.memoryLimitInBytes > 0n) {
-    out.memory = { limit: Number(r.memoryLimitInBytes), ...(r.memorySwapLimitInBytes > 0n ? { swap: Number(r.memorySwapLimitInBytes) } : {}) };
-  }
-  return out;
 }
 
 export function generateSpec(input: SpecInput): Record<string, unknown> {
@@ -154,23 +126,28 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
     ociVersion: input.ociVersion,
     process: {
       terminal: false,
-      user: processUser(c, input.image),
+      user: input.user ?? resolveUser(c, input.image.User, {}),
       args: processArgs(c, input.image),
       env: mergeEnv(input.image, c.envs),
-      cwd: c.workingDir || input.image.WorkingDir || '/',
+      cwd: workingDir(c.workingDir, input.image.WorkingDir),
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !!sc?.noNewPrivs,
       oomScoreAdj: Math.max(wantedOom, input.minOomScoreAdj),
+      ...input.lsm,
     },
     root: { path: input.rootfs, readonly: !!sc?.readonlyRootfs },
     hostname: input.hostname,
-    mounts: mounts(input),
+    mounts: ociMounts(input),
+    ...(recursiveReadOnlyHook(c, input.rootfs, input.monitorPath) ? { hooks: recursiveReadOnlyHook(c, input.rootfs, input.monitorPath) } : {}),
     annotations: { ...c.annotations, 'io.kubernetes.cri.container-name': c.metadata?.name ?? '' },
     linux: {
       cgroupsPath: input.cgroupsPath,
       namespaces,
-      resources: resources(c),
+      resources: resources(c, input.devices ?? [], input.cgroup, !!sc?.privileged),
+      ...(input.devices?.length ? { devices: linuxDevices(input.devices) } : {}),
       sysctl: input.sysctls,
+      ...(rootfsPropagation(c) ? { rootfsPropagation: rootfsPropagation(c) } : {}),
+      ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       ...(sc?.privileged
         ? {}
         : { maskedPaths: sc?.maskedPaths.length ? sc.maskedPaths : MASKED, readonlyPaths: sc?.readonlyPaths.length ? sc.readonlyPaths : READONLY }),

@@ -8,7 +8,7 @@ import { BerthError, invalid, precondition, wrap } from '../errors.js';
 import { type LinuxContainerResources, NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
-import { ociResources } from '../oci/resources.js';
+import { ociResources } from '../oci/resource-update.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -23,6 +23,9 @@ import { writePodFiles } from './pod-files.js';
 import { podNetArgs, validatePortMappings } from './pod-net.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
+
+/** Size of a pod's /dev/shm, as Docker, containerd and CRI-O default it (the CRI has no field for it). */
+const POD_SHM_BYTES = 64 * 1024 * 1024;
 
 export interface PodServiceDeps {
   store: ObjectStore<PodRecord>;
@@ -95,6 +98,14 @@ export class PodService {
           }
         }
         phases.mark('namespaces');
+        // One /dev/shm per pod, like its IPC namespace (POSIX shared memory lives there);
+        // a host-IPC pod shares the host's. Unmounted by release() whatever the record says.
+        if (hostIpc) pod.shm = '/dev/shm';
+        else {
+          pod.shm = path.join(runDir, 'shm');
+          await fs.mkdir(pod.shm, { recursive: true });
+          native.mountShm(pod.shm, POD_SHM_BYTES);
+        }
         // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
         if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
           const pid = await startPause(runDir);
@@ -148,6 +159,7 @@ export class PodService {
       () => pod.pausePid && stopPause(pod.pausePid, path.join(ns, 'pid')),
       () => this.d.cni.delAll(netArgs),
       ...['net', 'ipc', 'uts', 'pid'].map((kind) => () => native.unpinNamespace(path.join(ns, kind))),
+      () => native.unmount(path.join(pod.filesDir, 'shm')),
       () => pod.cgroupCreated && native.cgroupRemove(pod.cgroupPath),
       () => fs.rm(pod.filesDir, { recursive: true, force: true }),
     ];

@@ -24,6 +24,8 @@ export interface PodRecord extends Stored {
   network?: { name: string; ips: string[]; attached: boolean };
   /** Directory with resolv.conf, hostname, hosts. */
   filesDir: string;
+  /** The pod's /dev/shm, shared by its containers: a tmpfs at <filesDir>/shm, or the host's for host IPC. */
+  shm?: string;
   hostNetwork: boolean;
 }
 

@@ -26,12 +26,6 @@ export const skips: Skip[] = [
     why: 'pulls gcr.io/k8s-staging-cri-tools/test-image-digest by the digest of upstream\'s exact manifest bytes, which no offline build reproduces',
   },
   { spec: 'Streaming runtime should support streaming interfaces', kind: 'todo', issue: 16, why: 'Exec/Attach/PortForward streaming server and tty/stdin containers' },
-  { spec: 'Image Volume [Feature:ImageVolume]', kind: 'todo', issue: 15, why: 'image volumes (a CRI mount of an image)' },
-  { spec: "mount with 'rshared' should support propagation", kind: 'todo', issue: 15, why: 'rshared mounts need the host-side propagation runc expects' },
-  { spec: 'runtime should support RunAsUserName', kind: 'todo', issue: 15, why: 'user names resolved through the image /etc/passwd' },
-  { spec: 'should support seccomp localhost profile on the container', kind: 'todo', issue: 15, why: 'seccomp profiles' },
-  { spec: 'should support seccomp default on the container', kind: 'todo', issue: 15, why: 'seccomp RuntimeDefault profile' },
-  { spec: 'seccomp profile that blocks setting hostname with SYS_ADMIN', kind: 'todo', issue: 15, why: 'seccomp profiles' },
 ];
 
 /** The entries that apply on this host (host entries only when their check says so). */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ContainerConfig, type DeepPartial, NamespaceMode } from '../../src/gen/runtime/v1/api.js';
-import { capabilities, DEFAULT_CAPS, generateSpec, mergeEnv, processArgs, processUser, validateSysctls } from '../../src/oci/spec.js';
+import { capabilities, DEFAULT_CAPS, generateSpec, mergeEnv, processArgs, validateSysctls, workingDir } from '../../src/oci/spec.js';
 
 const cfg = (p: DeepPartial<ContainerConfig>) => ContainerConfig.fromPartial(p);
 
@@ -18,13 +18,6 @@ test('env: image first, CRI overrides, PATH default', (t) => {
     'A=1', 'B=3', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   ]);
   t.deepEqual(mergeEnv({ Env: ['PATH=/x'] }, []), ['PATH=/x']);
-});
-
-test('user from the security context, else the image USER', (t) => {
-  t.deepEqual(processUser(cfg({ linux: { securityContext: { runAsUser: { value: 1000n }, runAsGroup: { value: 5n } } } }), {}), { uid: 1000, gid: 5 });
-  t.deepEqual(processUser(cfg({}), { User: '33:44' }), { uid: 33, gid: 44 });
-  t.deepEqual(processUser(cfg({}), {}), { uid: 0, gid: 0 });
-  t.throws(() => processUser(cfg({}), { User: 'www-data' }), { message: /numeric/ });
 });
 
 test('capabilities: default set, add/drop, ALL means berthd\'s own bounding set', (t) => {
@@ -84,4 +77,13 @@ test('sysctls: only namespaced ones the pod owns', (t) => {
   t.throws(() => validateSysctls({ 'net.core.somaxconn': '1' }, true, false), { message: /host network/ });
   t.throws(() => validateSysctls({ 'kernel.msgmax': '1' }, false, true), { message: /host IPC/ });
   t.throws(() => validateSysctls({ 'net.ipv4.ip_forward': '1+kernel.x=1' }, false, false), { message: /not allowed/ });
+});
+
+test('working dir: CRI over image over /; nothing under /proc (CVE-2024-21626)', (t) => {
+  t.is(workingDir('', undefined), '/');
+  t.is(workingDir('', 'app'), '/app');
+  t.is(workingDir('/w/../x', '/img'), '/x');
+  t.throws(() => workingDir('/proc/self/fd/7', undefined), { message: /working_dir "\/proc\/self\/fd\/7" is under \/proc/ });
+  t.throws(() => workingDir('', '/proc/self/fd/8'), { message: /the image WorkingDir .* under \/proc/ });
+  t.throws(() => workingDir('/x/../proc', undefined), { message: /under \/proc/ });
 });

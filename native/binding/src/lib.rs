@@ -7,6 +7,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
+mod confined;
 pub mod notify;
 
 fn err(e: impl std::fmt::Display) -> Error {

@@ -155,6 +155,72 @@ pub fn chmod_nofollow(dir: BorrowedFd, name: &OsStr, mode: u32) -> io::Result<()
     }
 }
 
+/// Opens a directory berthd made (or chose) itself; it may be reached through symlinks.
+fn open_root(root_dir: &Path) -> io::Result<OwnedFd> {
+    rfs::open(
+        root_dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(Into::into)
+}
+
+/// Reads the regular file `rel` beneath `root_dir` without following any symlink and
+/// without climbing out, at most `max` bytes. `Ok(None)` when it does not exist. A file
+/// that is not regular (a FIFO would block, a device could be anything) or larger than
+/// `max` is an error: this reads files of hostile images (/etc/passwd, /etc/group).
+pub fn read_file_beneath(root_dir: &Path, rel: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    let full = root_dir.join(rel);
+    let ctx = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", full.display()));
+    let root = open_root(root_dir).map_err(ctx)?;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    let fd = match openat2(root.as_fd(), rel, flags, 0) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        r => r.map_err(ctx)?,
+    };
+    let st = rfs::fstat(&fd).map_err(|e| ctx(e.into()))?;
+    if rfs::FileType::from_raw_mode(st.st_mode) != rfs::FileType::RegularFile {
+        return Err(ctx(io::Error::new(io::ErrorKind::InvalidData, "not a regular file")));
+    }
+    let too_big = || {
+        ctx(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ))
+    };
+    if st.st_size as u64 > max {
+        return Err(too_big());
+    }
+    let mut buf = Vec::with_capacity(st.st_size as usize);
+    // The size may change under us: read one byte past the bound to notice.
+    io::Read::read_to_end(&mut io::Read::take(std::fs::File::from(fd), max + 1), &mut buf).map_err(ctx)?;
+    if buf.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(Some(buf))
+}
+
+/// The kind of `rel` beneath `root_dir` ("dir", "file", "symlink" or "other"), resolved
+/// without following symlinks or climbing out; `Ok(None)` when it does not exist. A
+/// symlink on the way (not the last component) is ELOOP.
+pub fn kind_beneath(root_dir: &Path, rel: &Path) -> io::Result<Option<&'static str>> {
+    let full = root_dir.join(rel);
+    let ctx = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", full.display()));
+    let root = open_root(root_dir).map_err(ctx)?;
+    let fd = match openat2(root.as_fd(), rel, OFlags::PATH | OFlags::NOFOLLOW, 0) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        r => r.map_err(ctx)?,
+    };
+    let st = rfs::fstat(&fd).map_err(|e| ctx(e.into()))?;
+    Ok(Some(match rfs::FileType::from_raw_mode(st.st_mode) {
+        rfs::FileType::Directory => "dir",
+        rfs::FileType::RegularFile => "file",
+        rfs::FileType::Symlink => "symlink",
+        _ => "other",
+    }))
+}
+
 /// Checks `rel` is relative with only normal components (no `..`, no root).
 fn plain_relative(rel: &Path) -> bool {
     rel.components()
@@ -194,6 +260,49 @@ mod tests {
     use std::fs;
     use std::io::Write;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn read_file_beneath_bounds_and_refuses_symlinks() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "host").unwrap();
+        fs::create_dir(t.path().join("etc")).unwrap();
+        fs::write(t.path().join("etc/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
+        let got = read_file_beneath(t.path(), Path::new("etc/passwd"), 100)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, b"root:x:0:0::/:/bin/sh\n");
+        assert!(
+            read_file_beneath(t.path(), Path::new("etc/passwd"), 5).is_err(),
+            "over the bound"
+        );
+        assert!(read_file_beneath(t.path(), Path::new("etc/group"), 100)
+            .unwrap()
+            .is_none());
+        symlink(outside.path().join("secret"), t.path().join("etc/group")).unwrap();
+        let e = read_file_beneath(t.path(), Path::new("etc/group"), 100).unwrap_err();
+        assert!(e.to_string().contains("symbolic links"), "{e}");
+        symlink(outside.path(), t.path().join("lnk")).unwrap();
+        assert!(read_file_beneath(t.path(), Path::new("lnk/secret"), 100).is_err());
+        assert!(read_file_beneath(t.path(), Path::new("../secret"), 100).is_err());
+        assert!(
+            read_file_beneath(t.path(), Path::new("etc"), 100).is_err(),
+            "a directory"
+        );
+    }
+
+    #[test]
+    fn kind_beneath_reports_without_following() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join("etc")).unwrap();
+        fs::write(t.path().join("etc/passwd"), "x").unwrap();
+        symlink("/", t.path().join("root")).unwrap();
+        assert_eq!(kind_beneath(t.path(), Path::new("etc")).unwrap(), Some("dir"));
+        assert_eq!(kind_beneath(t.path(), Path::new("etc/passwd")).unwrap(), Some("file"));
+        assert_eq!(kind_beneath(t.path(), Path::new("root")).unwrap(), Some("symlink"));
+        assert_eq!(kind_beneath(t.path(), Path::new("nope")).unwrap(), None);
+        assert!(kind_beneath(t.path(), Path::new("root/etc")).is_err());
+    }
 
     #[test]
     fn mkdir_all_refuses_symlink_components() {

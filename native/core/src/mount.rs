@@ -63,6 +63,116 @@ pub fn mount_overlay(lowers: &[String], upper: &str, work: &str, target: &str) -
     })
 }
 
+/// Mounts a read-only overlay of `lowers` (top-most first, at least two: overlayfs wants
+/// two lower layers when there is no upper) at `target`: an image volume, which nothing
+/// may change, so paths beneath it stay what they were when checked.
+pub fn mount_overlay_readonly(lowers: &[String], target: &str) -> Result<(), MountError> {
+    if lowers.is_empty() {
+        return Err(MountError::NoLowerDirs);
+    }
+    for p in lowers {
+        check(p)?;
+    }
+    let opts = format!("lowerdir={}", lowers.join(":"));
+    if opts.len() >= 4096 {
+        return Err(MountError::OptionsTooLong {
+            target: target.to_string(),
+            len: opts.len(),
+        });
+    }
+    mount(
+        Some("overlay"),
+        Path::new(target),
+        Some("overlay"),
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(opts.as_str()),
+    )
+    .map_err(|source| MountError::Sys {
+        op: "mount read-only overlay",
+        target: target.to_string(),
+        source,
+    })
+}
+
+/// Mounts a tmpfs at `target` (a pod's /dev/shm): nosuid, nodev, noexec, world-writable
+/// with the sticky bit, at most `size_bytes`.
+pub fn mount_shm(target: &str, size_bytes: u64) -> Result<(), MountError> {
+    let opts = format!("mode=1777,size={size_bytes}");
+    mount(
+        Some("shm"),
+        Path::new(target),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(opts.as_str()),
+    )
+    .map_err(|source| MountError::Sys {
+        op: "mount tmpfs",
+        target: target.to_string(),
+        source,
+    })
+}
+
+/// mount_setattr(2) with AT_RECURSIVE and MOUNT_ATTR_RDONLY (Linux 5.12): the mount at
+/// `target` and every mount beneath it become read-only.
+pub fn setattr_readonly_recursive(target: &str) -> nix::Result<()> {
+    let c = std::ffi::CString::new(target).map_err(|_| nix::Error::EINVAL)?;
+    mount_setattr_rdonly(libc::AT_FDCWD, &c, 0)
+}
+
+/// The same for `dest` resolved inside `rootfs` as the runtime resolved it for the mount
+/// (RESOLVE_IN_ROOT: symlinks in the image stay inside it).
+pub fn readonly_recursive_in_root(rootfs: &Path, dest: &Path) -> std::io::Result<()> {
+    use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
+    use std::os::fd::AsRawFd;
+    let root = rfs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let rel = dest.strip_prefix("/").unwrap_or(dest);
+    let fd = rfs::openat2(
+        &root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    mount_setattr_rdonly(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH as libc::c_uint).map_err(std::io::Error::from)
+}
+
+fn mount_setattr_rdonly(dirfd: libc::c_int, path: &std::ffi::CStr, flags: libc::c_uint) -> nix::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: plain syscall with a valid fd or AT_FDCWD, a NUL-terminated path and a correctly sized struct.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd,
+            path.as_ptr(),
+            flags | libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(nix::Error::last())
+    }
+}
+
 /// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
 pub fn unmount(target: &str) -> Result<(), MountError> {
     match umount2(Path::new(target), MntFlags::MNT_DETACH) {

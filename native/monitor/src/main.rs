@@ -8,6 +8,7 @@
 mod control;
 mod exec;
 mod oom;
+mod rro;
 
 use berth_core::beneath;
 use berth_core::crilog::{self, Stream};
@@ -340,6 +341,7 @@ fn main() {
         }
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
         Some("pause") => std::process::exit(pause()),
+        Some("rro") => std::process::exit(rro::rro(&args[1..])),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
         _ => usage(),
     }

@@ -1,0 +1,77 @@
+// What the OCI spec needs beyond the CRI config and the image config, each gathered with
+// the I/O it takes: the identity (from the image's own /etc/passwd and /etc/group), the
+// seccomp profile (a Localhost file), the host-side propagation check (mountinfo) and
+// the image volumes (mounted here). Kept out of container-service.ts so CreateContainer
+// stays one readable sequence.
+import { promises as fs, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { invalid } from '../errors.js';
+import type { ContainerConfig } from '../gen/runtime/v1/api.js';
+import type { ImageService } from '../image/image-service.js';
+import { native } from '../native/index.js';
+import type { ImageConfig } from '../oci/image-config.js';
+import { hostLsm, lsmFor } from '../oci/lsm.js';
+import { checkPropagation } from '../oci/mounts.js';
+import { type OciSeccomp, seccompFor } from '../oci/seccomp.js';
+import { type HostDevice } from '../oci/resources.js';
+import { capabilities } from '../oci/spec.js';
+import { type ProcessUser, readIdentityFiles, resolveUser } from '../oci/users.js';
+import { resolveDevices } from './devices.js';
+import { type ImageVolume, mountImageVolumes } from './image-volumes.js';
+
+export interface SpecInputs {
+  user: ProcessUser;
+  seccomp?: OciSeccomp;
+  imageVolumes: Record<string, string>;
+  devices: HostDevice[];
+  lsm: { apparmorProfile?: string; selinuxLabel?: string };
+  /** Mounted: the caller records them and unmounts them on failure or removal. */
+  volumes: ImageVolume[];
+}
+
+/** Which LSMs the node runs: read once. */
+let lsmOnHost: ReturnType<typeof hostLsm> | undefined;
+
+function resolved(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p; // missing: the runtime reports it when it binds
+  }
+}
+
+/** Checks and resolutions that need no mounts first; image volumes are mounted last. */
+export async function gatherSpecInputs(
+  cfg: ContainerConfig,
+  image: ImageConfig,
+  rootfs: string,
+  bundle: string,
+  deps: { images: ImageService; boundingCaps: string[] },
+): Promise<SpecInputs> {
+  const lsm = lsmFor(cfg.linux?.securityContext, (lsmOnHost ??= hostLsm()));
+  checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
+  const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
+  const devices = await resolveDevices(cfg);
+  makeImageVolumeDirs(cfg, image, rootfs);
+  const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
+  const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
+  return { user, seccomp, imageVolumes: sources, devices, lsm, volumes };
+}
+
+/**
+ * The image's VOLUMEs that no CRI mount covers become plain directories in the
+ * container's writable layer (CRI-O's "mkdir" mode): created beneath the rootfs without
+ * following a symlink, so an image cannot point one at the host.
+ */
+function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: string): void {
+  const mounted = new Set(cfg.mounts.map((m) => path.normalize(m.containerPath)));
+  for (const v of Object.keys(image.Volumes ?? {})) {
+    const dest = path.posix.normalize(`/${v}`);
+    if (dest === '/' || mounted.has(dest)) continue;
+    try {
+      native.mkdirBeneath(rootfs, dest.slice(1));
+    } catch (e) {
+      throw invalid(`image VOLUME ${JSON.stringify(v)} cannot be created in the container: ${(e as Error).message}`);
+    }
+  }
+}
