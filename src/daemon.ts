@@ -20,6 +20,9 @@ import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
+import { streamBackend } from './stream/backend.js';
+import { RequestCache } from './stream/request-cache.js';
+import { StreamServer } from './stream/server.js';
 
 /** Is a live server answering on this unix socket? */
 function socketIsLive(file: string): Promise<boolean> {
@@ -78,7 +81,11 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const netState = cni.load();
   if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
 
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni };
+  const cache = new RequestCache();
+  const streamServer = new StreamServer(cfg.streamAddress, cfg.streamPort, cache, streamBackend(containers, podStore), log);
+  await streamServer.start();
+  const streams = { cache, url: (kind: Parameters<StreamServer['url']>[0], token: string) => streamServer.url(kind, token) };
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, streams };
   const server = createCriServer(ctx, log);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -100,6 +107,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         });
       });
       await fs.rm(cfg.socket, { force: true });
+      await streamServer.stop();
       // The cgroup root holds only berth's own pods; drop it when none is left.
       if (podStore.list().length === 0) {
         try {

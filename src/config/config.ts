@@ -33,6 +33,9 @@ export interface Config {
    * image store, less a 1 GiB reserve, lowers it further at pull time.
    */
   maxLayerBytes: number;
+  /** The streaming server (exec/attach/port-forward URLs): address and TCP port (0 = any free port). */
+  streamAddress: string;
+  streamPort: number;
 }
 
 export function defaults(): Config {
@@ -50,6 +53,8 @@ export function defaults(): Config {
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
     maxLayerBytes: 64 * 1024 ** 3,
+    streamAddress: '127.0.0.1',
+    streamPort: 0,
   };
 }
 
@@ -63,12 +68,15 @@ const flagNames: Record<string, keyof Config> = {
   '--cgroup-root': 'cgroupRoot',
   '--default-runtime': 'defaultRuntime',
   '--registries-conf': 'registriesConf',
+  '--stream-address': 'streamAddress',
+  '--stream-port': 'streamPort',
 };
 
 export const usage = `usage: berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
-       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]`;
+       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]
+       [--stream-address 127.0.0.1] [--stream-port 0]`;
 
 /** TOML keys are snake_case: socket, root, runtime_dir, cni_plugin_dirs, [runtimes.<name>] … */
 function fromToml(file: string): Partial<Config> {
@@ -101,11 +109,13 @@ export function loadConfig(argv: string[]): Config {
   if (configFile || existsSync(file)) Object.assign(cfg, fromToml(file));
   for (const [k, v] of Object.entries(flags) as [keyof Config, string][]) {
     if (k === 'cniPluginDirs') cfg.cniPluginDirs = v.split(':').filter(Boolean);
+    else if (k === 'streamPort') cfg.streamPort = Number(v);
     else (cfg as unknown as Record<string, unknown>)[k] = v;
   }
   // As for the containers tools, the environment variable wins over file and flag.
   if (process.env.CONTAINERS_REGISTRIES_CONF) cfg.registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
+  if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;
 }

@@ -8,6 +8,7 @@ import { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -299,5 +300,23 @@ export class ContainerService {
     const r = await this.d.runtimes.get(c.runtimeHandler).exec(c.id, cmd, timeoutSec * 1000, pidFile);
     if (r.timedOut) throw deadline(`exec in container ${c.id} timed out after ${timeoutSec} s`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code };
+  }
+
+  /** A container that must be running (the streaming RPCs check this before handing out a URL). */
+  async running(id: string): Promise<ContainerRecord> {
+    const c = await this.get(id);
+    if (c.state !== 'running') throw precondition(`container ${c.id} is ${c.state}, not running`);
+    return c;
+  }
+
+  /** Exec with streams (the Exec RPC's session): pipes, or a pty when `tty`. */
+  async execStream(id: string, cmd: string[], o: { tty: boolean; stdin: boolean }): Promise<StreamingExec> {
+    if (cmd.length === 0) throw invalid('exec needs a command');
+    const c = await this.running(id);
+    const rt = this.d.runtimes.get(c.runtimeHandler);
+    return startStreamingExec({
+      runtime: rt.binary, runtimeRoot: rt.root, containerId: c.id, cmd, tty: o.tty, stdin: o.stdin,
+      stateDir: c.bundle, consoleDir: path.join(this.d.runtimeDir, 'console'),
+    });
   }
 }

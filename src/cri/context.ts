@@ -8,6 +8,7 @@ import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
 import type { ObjectStore } from '../store/object-store.js';
+import type { RequestCache, StreamKind } from '../stream/request-cache.js';
 
 export interface CriContext {
   cfg: Config;
@@ -19,6 +20,8 @@ export interface CriContext {
   images: ImageService;
   runtimes: RuntimeRegistry;
   cni: Cni;
+  /** The streaming server's pending requests and the URL it serves a token at. */
+  streams: { cache: RequestCache; url(kind: StreamKind, token: string): string };
 }
 
 // A handler takes the decoded request and returns the response message.

@@ -7,7 +7,9 @@ import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/ap
 import type { Logger } from '../log.js';
 import type { CriContext, Handler } from './context.js';
 import { ContainerStatus } from './container-status.js';
+import { Attach } from './attach.js';
 import { CreateContainer } from './create-container.js';
+import { Exec } from './exec.js';
 import { ExecSync } from './exec-sync.js';
 import { ImageFsInfo } from './image-fs-info.js';
 import { ImageStatus } from './image-status.js';
@@ -15,6 +17,7 @@ import { ListContainers } from './list-containers.js';
 import { ListImages } from './list-images.js';
 import { ListPodSandbox } from './list-pod-sandbox.js';
 import { PodSandboxStatus } from './pod-sandbox-status.js';
+import { PortForward } from './port-forward.js';
 import { PullImage } from './pull-image.js';
 import { RemoveContainer } from './remove-container.js';
 import { RemoveImage } from './remove-image.js';
@@ -31,6 +34,7 @@ import { Version } from './version.js';
 export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
+  Exec, Attach, PortForward,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
 };
 

@@ -5,7 +5,9 @@
 //!
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
+mod console;
 mod exec;
+mod portfwd;
 
 use berth_core::beneath;
 use berth_core::crilog::{self, Stream};
@@ -25,8 +27,9 @@ use std::time::Duration;
 pub(crate) fn usage() -> ! {
     eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH");
     eprintln!(
-        "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES -- CMD..."
+        "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES [--stdin 1] [--tty 1 --console-socket PATH] -- CMD..."
     );
+    eprintln!("       | berth-monitor port-forward [--netns PATH] --port N");
     eprintln!("  --log REL is the container log, relative to --log-root DIR; no symlink beneath DIR is followed");
     std::process::exit(2)
 }
@@ -326,6 +329,7 @@ fn main() {
             let split = args.iter().position(|a| a == "--").unwrap_or_else(|| usage());
             std::process::exit(exec::exec(parse_flags(&args[1..split]), &args[split + 1..]))
         }
+        Some("port-forward") => std::process::exit(portfwd::port_forward(parse_flags(&args[1..]))),
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
         Some("pause") => std::process::exit(pause()),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
