@@ -19,6 +19,7 @@ import { Phases } from '../util/phases.js';
 import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
+import { type AttachSession, connectAttach } from './attach-client.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
 import { startMonitor } from './monitor.js';
 
@@ -139,11 +140,24 @@ export class ContainerService {
     return { root: dir, rel: path.normalize(cfg.logPath) };
   }
 
+  /**
+   * A 0700 directory for sockets, directly under the runtime dir: a socket path must fit
+   * in 108 bytes, which <runtimeDir>/containers/<64-hex id>/... may not.
+   */
+  private async socketDir(kind: 'console' | 'attach'): Promise<string> {
+    const dir = path.join(this.d.runtimeDir, kind);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  attachSocket(id: string): string {
+    return path.join(this.d.runtimeDir, 'attach', id);
+  }
+
   async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, name, image and log path.
     const meta = cfg.metadata!;
     const imageRef = cfg.image!.image;
-    if (cfg.tty || cfg.stdin) throw precondition('tty and stdin containers need the streaming work (not supported yet)');
     const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
     const image = this.d.images.find(imageRef);
@@ -202,7 +216,11 @@ export class ContainerService {
         sysctls: podCfg.linux?.sysctls ?? {},
       });
       if (pod.hostNetwork) delete spec.hostname;
+      // As containerd does: a terminal needs a TERM, unless the image or the config names one.
+      const proc = spec.process as { env: string[] };
+      if (cfg.tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
+      await this.socketDir('attach');
       await this.d.store.save(rec);
       rb.push('runtime delete', () => rt.delete(id));
       phases.mark('spec');
@@ -210,6 +228,9 @@ export class ContainerService {
         runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logRoot: logFile.root, logRel: logFile.rel, exitFile: path.join(bundle, 'exit'),
         pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
         timeoutMs: this.d.createTimeoutMs,
+        tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${id.slice(0, 16)}.sock`) } : undefined,
+        stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
+        attachSocket: this.attachSocket(id),
       });
       phases.mark('runtimeCreate');
       rec.pid = started.pid;
@@ -288,6 +309,7 @@ export class ContainerService {
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
     native.unmount(path.join(c.bundle, 'rootfs'));
     await fs.rm(c.bundle, { recursive: true, force: true });
+    await fs.rm(this.attachSocket(c.id), { force: true }); // the monitor removes it, unless it was killed
     await this.d.store.delete(c);
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
   }
@@ -318,5 +340,15 @@ export class ContainerService {
       runtime: rt.binary, runtimeRoot: rt.root, containerId: c.id, cmd, tty: o.tty, stdin: o.stdin,
       stateDir: c.bundle, consoleDir: path.join(this.d.runtimeDir, 'console'),
     });
+  }
+
+  /** Attaches to the running container's stdio through its monitor. */
+  async attach(id: string): Promise<AttachSession> {
+    const c = await this.running(id);
+    try {
+      return await connectAttach(this.attachSocket(c.id));
+    } catch (e) {
+      throw precondition(`container ${c.id} cannot be attached to (created before berth served attach, or its monitor is gone): ${(e as Error).message}`);
+    }
   }
 }

@@ -153,7 +153,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: input.ociVersion,
     process: {
-      terminal: false,
+      terminal: c.tty,
       user: processUser(c, input.image),
       args: processArgs(c, input.image),
       env: mergeEnv(input.image, c.envs),

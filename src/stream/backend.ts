@@ -14,8 +14,10 @@ export function streamBackend(containers: ContainerService, pods: ObjectStore<Po
       const p = await containers.execStream(r.containerId, r.cmd, { tty: r.tty, stdin: r.stdin });
       return { stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, resize: p.resize, exited: p.exited, abort: p.kill };
     },
-    async attach(): Promise<CommandProcess> {
-      throw precondition('attach is not supported yet');
+    async attach(r): Promise<CommandProcess> {
+      const a = await containers.attach(r.containerId);
+      // No exit code to report: the session ends when the client detaches or the container exits.
+      return { stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, resize: a.resize, exited: a.ended.then(() => undefined), abort: a.detach };
     },
     portConnector(r) {
       const pod = pods.find(r.podId);

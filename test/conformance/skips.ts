@@ -25,7 +25,6 @@ export const skips: Skip[] = [
     kind: 'upstream',
     why: 'pulls gcr.io/k8s-staging-cri-tools/test-image-digest by the digest of upstream\'s exact manifest bytes, which no offline build reproduces',
   },
-  { spec: 'runtime should support attach', kind: 'todo', issue: 16, why: 'Attach: tty/stdin containers and the monitor attach socket' },
   { spec: 'runtime should support listing container stats', kind: 'todo', issue: 15, why: 'ContainerStats' },
   { spec: 'runtime should support listing stats for', kind: 'todo', issue: 15, why: 'ListContainerStats' },
   { spec: 'runtime should support reopening container log', kind: 'todo', issue: 15, why: 'ReopenContainerLog (the monitor reopens its log file)' },
