@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { PortConnection } from '../pod/port-connect.js';
 import type { CommandProcess, ProtocolVersion } from './remote-command.js';
@@ -13,6 +14,7 @@ import type { AttachRequestInfo, ExecRequestInfo, PortForwardRequestInfo, Reques
 import { serveSpdyCommand } from './spdy-command.js';
 import { serveSpdyPortForward } from './spdy-port-forward.js';
 import { SpdySession } from './spdy-session.js';
+import { serveWsCommand, wsCommandProtocols, wsPortForwardProtocols } from './websocket.js';
 
 export interface StreamBackend {
   exec(r: ExecRequestInfo): Promise<CommandProcess>;
@@ -50,6 +52,13 @@ function refuse(socket: Duplex, code: number, reason: string, body: string, extr
 export class StreamServer {
   private readonly http: http.Server;
   private readonly sockets = new Set<Duplex>();
+  /**
+   * The sub-protocol chosen for each WebSocket upgrade. We negotiate it ourselves and add
+   * the response header: ws refuses `SPDY/3.1+portforward.k8s.io` (a '/' is no RFC 6455
+   * token character) although it is what client-go's tunnelling dialer asks for.
+   */
+  private readonly chosen = new WeakMap<http.IncomingMessage, string>();
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 << 20 });
   private baseUrl = '';
 
   constructor(
@@ -66,6 +75,10 @@ export class StreamServer {
       res.end(known ? 'streaming requests must upgrade (SPDY/3.1 or WebSocket)\n' : 'not found\n');
     });
     this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.wss.on('headers', (headers: string[], req: http.IncomingMessage) => {
+      const p = this.chosen.get(req);
+      if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
+    });
     this.http.on('clientError', (_e, socket: Duplex) => refuse(socket, 400, 'Bad Request', 'malformed request'));
   }
 
@@ -86,6 +99,7 @@ export class StreamServer {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
@@ -98,7 +112,37 @@ export class StreamServer {
     if (!where || !request) return refuse(socket, 404, 'Not Found', 'unknown or expired streaming token');
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade === 'spdy/3.1') return this.spdy(req, socket, head, request);
-    refuse(socket, 400, 'Bad Request', `unsupported upgrade ${JSON.stringify(req.headers.upgrade ?? '')}: SPDY/3.1 expected`);
+    if (upgrade === 'websocket') return this.websocket(req, socket, head, request);
+    refuse(socket, 400, 'Bad Request', `unsupported upgrade ${JSON.stringify(req.headers.upgrade ?? '')}: SPDY/3.1 or websocket expected`);
+  }
+
+  private websocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
+    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
+    const supported = r.kind === 'portforward' ? wsPortForwardProtocols : wsCommandProtocols;
+    const protocol = offered.find((p) => supported.includes(p));
+    if (!protocol) {
+      return refuse(socket, 400, 'Bad Request', `unable to upgrade: no supported WebSocket sub-protocol among ${JSON.stringify(offered)} (server accepts ${supported.join(', ')})`);
+    }
+    let connector: ((port: number) => PortConnection) | undefined;
+    if (r.kind === 'portforward') {
+      try {
+        connector = this.backend.portConnector(r);
+      } catch (e) {
+        return refuse(socket, 404, 'Not Found', (e as Error).message);
+      }
+    }
+    this.chosen.set(req, protocol);
+    delete req.headers['sec-websocket-protocol'];
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const log = this.log.child({ stream: r.kind, protocol });
+      if (r.kind === 'portforward') {
+        const tunnel = createWebSocketStream(ws);
+        tunnel.on('error', () => undefined);
+        return serveSpdyPortForward(new SpdySession(tunnel, Buffer.alloc(0), log), r.ports, connector!, log);
+      }
+      const start = r.kind === 'exec' ? () => this.backend.exec(r) : () => this.backend.attach(r);
+      serveWsCommand(ws, protocol, r, start, log);
+    });
   }
 
   private spdy(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
@@ -120,7 +164,7 @@ export class StreamServer {
     }
     socket.write(['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', `X-Stream-Protocol-Version: ${version}`, '', ''].join('\r\n'));
     const log = this.log.child({ stream: r.kind, protocol: version });
-    const session = new SpdySession(socket as import('node:net').Socket, head, log);
+    const session = new SpdySession(socket, head, log);
     if (r.kind === 'portforward') return serveSpdyPortForward(session, r.ports, connector!, log);
     const start = r.kind === 'exec' ? () => this.backend.exec(r) : () => this.backend.attach(r);
     serveSpdyCommand(session, version as ProtocolVersion, r, start, log);

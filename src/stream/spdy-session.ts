@@ -5,7 +5,6 @@
 // reading stalls our socket writes, which stall the source; a stream whose reader is
 // slow pauses the socket (and so the client), never an unbounded buffer.
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import {
@@ -118,12 +117,13 @@ export class SpdySession extends EventEmitter {
   private lastStreamId = 0;
 
   constructor(
-    private readonly socket: Socket,
+    /** A TCP socket, or a WebSocket's byte stream (SPDY tunnelled in WebSocket). */
+    private readonly socket: Duplex,
     head: Buffer,
     private readonly log: Logger,
   ) {
     super();
-    socket.setNoDelay(true);
+    (socket as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('drain', () => {
       const w = this.drainWaiters;
