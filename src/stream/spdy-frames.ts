@@ -221,10 +221,14 @@ export class HeaderDecompressor {
     this.chunks = [];
     this.size = 0;
     return new Promise((resolve, reject) => {
+      // On bad input zlib errors out and never calls the flush back.
+      const onError = (e: Error) => reject(new Error(`SPDY header block: ${e.message}`));
+      this.inflate.once('error', onError);
       this.inflate.write(block);
       this.inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
         // 'data' for this flush is emitted before the flush's callback (same tick of the zlib work callback).
         setImmediate(() => {
+          this.inflate.off('error', onError);
           if (this.failed) return reject(new Error(`SPDY header block: ${this.failed.message}`));
           if (this.size > MAX_HEADER_BLOCK) return reject(new Error(`SPDY header block inflates past ${MAX_HEADER_BLOCK} bytes`));
           resolve(Buffer.concat(this.chunks));
