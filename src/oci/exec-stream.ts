@@ -69,22 +69,38 @@ export async function startStreamingExec(o: StreamingExecOptions): Promise<Strea
     },
     exited,
     kill() {
-      let pid = 0;
-      try {
-        pid = Number(readFileSync(pidFile, 'utf8').trim());
-      } catch {
-        /* not started yet, or gone */
-      }
+      void killWhenStarted(pidFile, exited, () => child.kill('SIGKILL'));
+    },
+  };
+}
+
+/**
+ * Kills the exec'd process and its descendants. The runtime writes the pid file only
+ * after the process has started (it may already have written output by then): a little
+ * patience, and only if the file never comes is the monitor itself ended.
+ */
+async function killWhenStarted(pidFile: string, exited: Promise<number>, killMonitor: () => void): Promise<void> {
+  let over = false;
+  void exited.then(() => (over = true));
+  for (let i = 0; i < 100 && !over; i++) {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(pidFile, 'utf8').trim());
+    } catch {
+      /* not written yet */
+    }
+    if (pid > 0) {
       // The tree first, then the kills: a parent killed first would orphan its children unseen.
-      for (const p of pid > 0 ? processTree(pid) : []) {
+      for (const p of processTree(pid)) {
         try {
           process.kill(p, 'SIGKILL');
         } catch {
           /* gone */
         }
       }
-      // The monitor then sees the exit and ends; if the runtime had not even started it, end it now.
-      if (!(pid > 0)) child.kill('SIGKILL');
-    },
-  };
+      return; // the monitor sees the exit and ends
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!over) killMonitor();
 }

@@ -114,6 +114,7 @@ export class SpdySession extends EventEmitter {
   private buf: Buffer = Buffer.alloc(0);
   private busy = false;
   private closed = false;
+  private tornDown = false;
   private lastStreamId = 0;
 
   constructor(
@@ -132,6 +133,13 @@ export class SpdySession extends EventEmitter {
     });
     socket.on('error', (e) => this.log.debug({ err: e.message }, 'spdy connection error'));
     socket.on('close', () => this.teardown());
+    // The server's sockets allow half-open connections, but a SPDY client that stops
+    // writing is gone (Go's spdystream closes the whole connection): end ours too, so the
+    // streams are torn down and their processes ended.
+    socket.on('end', () => {
+      this.teardown();
+      socket.end();
+    });
     if (head.length) this.onData(head);
   }
 
@@ -175,6 +183,8 @@ export class SpdySession extends EventEmitter {
   }
 
   private teardown(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
     this.closed = true;
     for (const s of [...this.streams.values()]) s.destroy();
     this.streams.clear();

@@ -46,6 +46,8 @@ export function serveWsCommand(ws: WebSocket, protocol: string, req: ChannelRequ
     });
   const stdin = req.stdin ? new PassThrough() : undefined;
   const resizeListeners: Array<(d: Buffer) => void> = [];
+  // Sizes sent before the process is up (the client sends its terminal's size at once) wait for it.
+  const earlyResizes: Buffer[] = [];
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     let data = raw;
     if (data.length === 0) return;
@@ -63,7 +65,10 @@ export function serveWsCommand(ws: WebSocket, protocol: string, req: ChannelRequ
         ws.pause();
         stdin.once('drain', () => ws.resume());
       }
-    } else if (channel === RESIZE) for (const f of resizeListeners) f(data);
+    } else if (channel === RESIZE) {
+      if (resizeListeners.length === 0 && earlyResizes.length < 16) earlyResizes.push(Buffer.from(data));
+      for (const f of resizeListeners) f(data);
+    }
   });
   const aborts: Array<() => void> = [];
   let done = false;
@@ -81,7 +86,11 @@ export function serveWsCommand(ws: WebSocket, protocol: string, req: ChannelRequ
     stdin,
     stdout: req.stdout ? writer(STDOUT) : undefined,
     stderr: req.stderr && !req.tty ? writer(STDERR) : undefined,
-    onResize: (f) => resizeListeners.push(resizeParser(f)),
+    onResize: (f) => {
+      const parse = resizeParser(f);
+      resizeListeners.push(parse);
+      for (const d of earlyResizes.splice(0)) parse(d);
+    },
     finish,
     onAbort: (f) => aborts.push(f),
   };
