@@ -246,3 +246,22 @@ test.serial('malformed requests: no upgrade, no protocol header, garbage, oversi
   t.regex(answer, /^HTTP\/1\.1 101 /);
   t.is((await crictl(['exec', sleeper, 'echo', 'alive'])).stdout.toString(), 'alive\n');
 });
+
+test.serial('attach -it to a tty container after a berthd restart: the monitor kept the pty; resize applies', async (t) => {
+  const id = await container('tty', ['sh'], { tty: true, stdin: true });
+  await inst.restart();
+  for (const tr of transports) {
+    const cmd = `stty cols 90 rows 20; ${crictlBin} ${crictlArgs(['attach', '-it', '-r', tr, id]).join(' ')}`;
+    const out = await new Promise<string>((resolve) => {
+      const p = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, CRI_CONFIG_FILE: '/dev/null' } });
+      let s = '';
+      p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+      setTimeout(() => p.stdin.write(`echo $((6*7))-${tr}; stty size\n`), 1500);
+      setTimeout(() => p.kill('SIGKILL'), 4000);
+      p.on('close', () => resolve(s));
+    });
+    t.regex(out, new RegExp(`42-${tr}`));
+    t.regex(out, /20 90/);
+  }
+  t.is((await inst.rt.containerStatus({ containerId: id })).status!.state, 1 /* still running after the detaches */);
+});
