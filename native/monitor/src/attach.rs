@@ -344,3 +344,114 @@ impl Drop for Attach {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn frame(kind: u8, data: &[u8]) -> Vec<u8> {
+        let mut f = vec![kind];
+        f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        f.extend_from_slice(data);
+        f
+    }
+
+    /// One poll round, as the monitor's loop does it.
+    fn round(a: &mut Attach) {
+        let mut fds = Vec::new();
+        a.poll_fds(&mut fds);
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16));
+        let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
+        drop(fds);
+        a.handle(&revents);
+    }
+
+    fn setup(stdin_once: bool) -> (Attach, File, tempdir::Dir) {
+        let dir = tempdir::Dir::new();
+        let mut flags = HashMap::new();
+        flags.insert("stdin".to_string(), "1".to_string());
+        flags.insert("stdin-once".to_string(), if stdin_once { "1" } else { "0" }.to_string());
+        flags.insert("attach-socket".to_string(), dir.path("attach"));
+        let mut a = Attach::setup(&flags).unwrap();
+        // What the runtime would hand the container as its stdin: we read it here.
+        let container_stdin = match a.runtime_stdin.take() {
+            Some(fd) => File::from(fd),
+            None => panic!("no stdin pipe"),
+        };
+        (a, container_stdin, dir)
+    }
+
+    mod tempdir {
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p = std::env::temp_dir().join(format!("berth-attach-test-{}-{}", std::process::id(), rand()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self, name: &str) -> String {
+                self.0.join(name).to_string_lossy().into_owned()
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        fn rand() -> u64 {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        }
+    }
+
+    #[test]
+    fn input_reaches_stdin_output_reaches_clients_and_stdin_once_closes() {
+        let (mut a, mut container_stdin, dir) = setup(true);
+        let mut client = UnixStream::connect(dir.path("attach")).unwrap();
+        round(&mut a); // accept
+        client.write_all(&frame(0, b"echo hi\n")).unwrap();
+        client.write_all(&frame(4, b"80 24")).unwrap(); // resize without a tty: ignored
+        round(&mut a);
+        let mut got = [0u8; 8];
+        container_stdin.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"echo hi\n");
+
+        a.broadcast(STDERR, b"oops");
+        let mut back = [0u8; 9];
+        client.read_exact(&mut back).unwrap();
+        assert_eq!(back.to_vec(), frame(STDERR, b"oops"));
+
+        // The first session's stdin ends: with stdin_once the container sees EOF.
+        client.write_all(&frame(3, b"")).unwrap();
+        round(&mut a);
+        let mut rest = Vec::new();
+        container_stdin.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn without_stdin_once_a_detach_leaves_stdin_open_and_oversized_frames_drop_the_client() {
+        let (mut a, container_stdin, dir) = setup(false);
+        let mut first = UnixStream::connect(dir.path("attach")).unwrap();
+        round(&mut a);
+        drop(first.write_all(&frame(3, b"")));
+        drop(first);
+        round(&mut a);
+        assert!(a.stdin.is_some(), "stdin stays open for the next session");
+
+        let mut bad = UnixStream::connect(dir.path("attach")).unwrap();
+        round(&mut a);
+        let mut huge = vec![0u8];
+        huge.extend_from_slice(&(MAX_FRAME as u32 + 1).to_be_bytes());
+        bad.write_all(&huge).unwrap();
+        round(&mut a);
+        assert!(
+            a.clients.is_empty(),
+            "a client announcing an oversized frame is dropped"
+        );
+        drop(container_stdin);
+    }
+}
