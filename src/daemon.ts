@@ -82,7 +82,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
 
   const cache = new RequestCache();
-  const streamServer = new StreamServer(cfg.streamAddress, cfg.streamPort, cache, streamBackend(containers, podStore), log);
+  const tls = cfg.streamTlsCert ? { cert: readFileSync(cfg.streamTlsCert), key: readFileSync(cfg.streamTlsKey) } : undefined;
+  const streamServer = new StreamServer(cfg.streamAddress, cfg.streamPort, cache, streamBackend(containers, podStore), log, tls);
   await streamServer.start();
   const streams = { cache, url: (kind: Parameters<StreamServer['url']>[0], token: string) => streamServer.url(kind, token) };
   const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, streams };

@@ -36,6 +36,9 @@ export interface Config {
   /** The streaming server (exec/attach/port-forward URLs): address and TCP port (0 = any free port). */
   streamAddress: string;
   streamPort: number;
+  /** PEM certificate and key: when both are set the streaming server speaks HTTPS (URLs say https). */
+  streamTlsCert: string;
+  streamTlsKey: string;
 }
 
 export function defaults(): Config {
@@ -55,6 +58,8 @@ export function defaults(): Config {
     maxLayerBytes: 64 * 1024 ** 3,
     streamAddress: '127.0.0.1',
     streamPort: 0,
+    streamTlsCert: '',
+    streamTlsKey: '',
   };
 }
 
@@ -115,6 +120,7 @@ export function loadConfig(argv: string[]): Config {
   // As for the containers tools, the environment variable wins over file and flag.
   if (process.env.CONTAINERS_REGISTRIES_CONF) cfg.registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
+  if (!cfg.streamTlsCert !== !cfg.streamTlsKey) throw invalid('stream_tls_cert and stream_tls_key go together: set both (HTTPS) or neither (HTTP)');
   if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;

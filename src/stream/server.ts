@@ -4,6 +4,7 @@
 // the token is taken on first use, and an unknown, used or expired one is a 404 after
 // which the connection closes (nothing pipelined behind it is read).
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
@@ -50,7 +51,7 @@ function refuse(socket: Duplex, code: number, reason: string, body: string, extr
 }
 
 export class StreamServer {
-  private readonly http: http.Server;
+  private readonly http: http.Server | https.Server;
   private readonly sockets = new Set<Duplex>();
   /**
    * The sub-protocol chosen for each WebSocket upgrade. We negotiate it ourselves and add
@@ -67,19 +68,24 @@ export class StreamServer {
     private readonly cache: RequestCache,
     private readonly backend: StreamBackend,
     private readonly log: Logger,
+    /** PEM certificate and key for HTTPS; plain HTTP without. */
+    private readonly tls?: { cert: Buffer; key: Buffer },
   ) {
-    this.http = http.createServer({ requestTimeout: 30_000, headersTimeout: 30_000 }, (req, res) => {
-      // A plain request (no upgrade) never takes the token.
-      const known = parsePath(req.url);
-      res.writeHead(known ? 400 : 404, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      res.end(known ? 'streaming requests must upgrade (SPDY/3.1 or WebSocket)\n' : 'not found\n');
-    });
+    const opts = { requestTimeout: 30_000, headersTimeout: 30_000 };
+    this.http = (tls ? https.createServer({ ...opts, ...tls }, (req, res) => this.plain(req, res)) : http.createServer(opts, (req, res) => this.plain(req, res)));
     this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.wss.on('headers', (headers: string[], req: http.IncomingMessage) => {
       const p = this.chosen.get(req);
       if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
     });
     this.http.on('clientError', (_e, socket: Duplex) => refuse(socket, 400, 'Bad Request', 'malformed request'));
+  }
+
+  private plain(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // A plain request (no upgrade) never takes the token.
+    const known = parsePath(req.url);
+    res.writeHead(known ? 400 : 404, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end(known ? 'streaming requests must upgrade (SPDY/3.1 or WebSocket)\n' : 'not found\n');
   }
 
   async start(): Promise<void> {
@@ -89,7 +95,7 @@ export class StreamServer {
     });
     const a = this.http.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    this.baseUrl = `http://${host}:${a.port}`;
+    this.baseUrl = `${this.tls ? 'https' : 'http'}://${host}:${a.port}`;
     this.log.info({ url: this.baseUrl }, 'streaming server listening');
   }
 
