@@ -16,6 +16,7 @@ import { serveSpdyCommand } from './spdy-command.js';
 import { serveSpdyPortForward } from './spdy-port-forward.js';
 import { SpdySession } from './spdy-session.js';
 import { serveWsCommand, wsCommandProtocols, wsPortForwardProtocols } from './websocket.js';
+import { queryPorts, serveWsPortForward, wsNativePortForwardProtocols } from './ws-port-forward.js';
 
 export interface StreamBackend {
   exec(r: ExecRequestInfo): Promise<CommandProcess>;
@@ -124,23 +125,27 @@ export class StreamServer {
 
   private websocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
     const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
-    const supported = r.kind === 'portforward' ? wsPortForwardProtocols : wsCommandProtocols;
+    const supported = r.kind === 'portforward' ? [...wsPortForwardProtocols, ...wsNativePortForwardProtocols] : wsCommandProtocols;
     const protocol = offered.find((p) => supported.includes(p));
     if (!protocol) {
       return refuse(socket, 400, 'Bad Request', `unable to upgrade: no supported WebSocket sub-protocol among ${JSON.stringify(offered)} (server accepts ${supported.join(', ')})`);
     }
     let connector: ((port: number) => PortConnection) | undefined;
+    let ports: number[] | string = [];
     if (r.kind === 'portforward') {
       try {
         connector = this.backend.portConnector(r);
       } catch (e) {
         return refuse(socket, 404, 'Not Found', (e as Error).message);
       }
+      if (wsNativePortForwardProtocols.includes(protocol)) ports = queryPorts(req.url, r.ports);
+      if (typeof ports === 'string') return refuse(socket, 400, 'Bad Request', ports);
     }
     this.chosen.set(req, protocol);
     delete req.headers['sec-websocket-protocol'];
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const log = this.log.child({ stream: r.kind, protocol });
+      if (r.kind === 'portforward' && typeof ports !== 'string' && ports.length > 0) return serveWsPortForward(ws, protocol, ports, connector!, log);
       if (r.kind === 'portforward') {
         const tunnel = createWebSocketStream(ws);
         tunnel.on('error', () => undefined);

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { WebSocket } from 'ws';
 import { busybox, type Instance, startInstance } from '../helpers/instance.js';
 
 const crictlBin = [process.env.CRICTL, '/var/cache/berth/cri-tools-v1.37.0/crictl', '/usr/local/bin/crictl'].find((p) => p && existsSync(p));
@@ -174,6 +175,28 @@ for (const tr of transports) {
     t.regex(readFileSync(s.status!.logPath, 'utf8'), /stdout F hello-from-attach/);
   });
 }
+
+test.serial('port-forward in the kubelet\'s WebSocket protocol (v4.channel.k8s.io, ports in the query)', async (t) => {
+  const { url } = await inst.rt.portForward({ podSandboxId: podId });
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}?port=8080`, ['v4.channel.k8s.io']);
+  const byChannel = new Map<number, Buffer[]>();
+  ws.on('message', (m: Buffer) => byChannel.set(m[0]!, [...(byChannel.get(m[0]!) ?? []), m.subarray(1)]));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  t.is(ws.protocol, 'v4.channel.k8s.io');
+  ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET /index.html HTTP/1.0\r\n\r\n')]));
+  await new Promise((resolve) => ws.once('close', resolve));
+  const data = Buffer.concat(byChannel.get(0) ?? []);
+  t.is(data.readUInt16LE(0), 8080, 'each channel opens with its port');
+  t.is(Buffer.concat(byChannel.get(1) ?? []).readUInt16LE(0), 8080);
+  t.regex(data.subarray(2).toString(), /^HTTP\/1\.[01] 200[\s\S]*\r\n\r\nhi\n$/);
+  // A port the pod does not listen on: the error channel says so.
+  const { url: url2 } = await inst.rt.portForward({ podSandboxId: podId });
+  const ws2 = new WebSocket(`${url2.replace(/^http/, 'ws')}?port=9`, ['v4.channel.k8s.io']);
+  let errText = '';
+  ws2.on('message', (m: Buffer) => m[0] === 1 && (errText += m.subarray(1).toString('latin1')));
+  await new Promise((resolve) => ws2.once('close', resolve));
+  t.regex(errText, /error forwarding port 9 into the pod: failed to connect to localhost:9/);
+});
 
 test.serial('concurrent sessions on one container', async (t) => {
   const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => crictl(['exec', '-r', transports[i % 2]!, sleeper, 'sh', '-c', `echo session-${i}`])));
