@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
 bash scripts/setup.sh docker-registry skopeo umoci curl python3 jq gcc libc6-dev
 bash scripts/install-crictl.sh >/dev/null
+bash scripts/install-critest.sh >/dev/null  # crictl + critest v1.37.0 (and ginkgo), cached in /var/cache/berth
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 echo "== generated code is up to date" >&2
 bash scripts/gen-proto.sh
-git diff --exit-code -- src/gen native/binding/index.d.ts
+bash scripts/gen-config-doc.sh
+git diff --exit-code -- src/gen native/binding/index.d.ts README.md
 
 echo "== native: format, lints, unit tests" >&2
 cargo fmt --all --check
@@ -21,10 +23,12 @@ cargo test --release --workspace -q >&2
 
 echo "== registry and test images" >&2
 export BERTH_REGISTRY="${BERTH_REGISTRY:-127.0.0.1:5100}"
-bash scripts/registry.sh start
+# A registry that was already serving (another run's) is left running afterwards.
+started=0
+curl -fsS "http://$BERTH_REGISTRY/v2/" >/dev/null 2>&1 || { bash scripts/registry.sh start; started=1; }
 # CNI's bridge plugin turns ip_forward on; restore what the host had once the suite ends.
 forward_before="$(cat /proc/sys/net/ipv4/ip_forward)"
-trap 'bash scripts/registry.sh stop; echo "$forward_before" > /proc/sys/net/ipv4/ip_forward' EXIT
+trap '[ "$started" = 0 ] || bash scripts/registry.sh stop; echo "$forward_before" > /proc/sys/net/ipv4/ip_forward' EXIT
 bash scripts/build-images.sh >&2
 
 echo "== ava: unit and integration" >&2

@@ -18,6 +18,8 @@ import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
+import { LifecycleEvents } from './util/lifecycle-events.js';
+import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 import { streamBackend } from './stream/backend.js';
@@ -38,6 +40,7 @@ function socketIsLive(file: string): Promise<boolean> {
 
 export interface Daemon {
   ctx: CriContext;
+  reload(next: Config): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,39 +67,70 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const runtimes = new RuntimeRegistry(cfg);
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
-  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'));
+  const cni = new Cni(cfg.cniConfDir, cfg.cniPluginDirs, path.join(cfg.root, 'cni', 'results'), {
+    timeoutMs: cfg.cniPluginTimeoutSeconds * 1000,
+    stateFile: path.join(cfg.root, 'cni', 'pod-cidr.json'),
+  });
+  const events = new LifecycleEvents();
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
     maxLayerBytes: cfg.maxLayerBytes,
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
-    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, log,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, log });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
   await pods.reconcile();
-  const netState = cni.load();
-  if (!netState.conf) log.warn({ reason: netState.error }, 'network not ready');
+  // CNI GC with the attachments of the pods that survived reconcile: whatever else the
+  // cache holds (a pod record lost in a crash) is DELeted, so its IP is released.
+  const released = await cni.gc(pods.attachments(), (what, e) => log.warn({ err: e.message }, `CNI ${what} failed`));
+  if (released.length) log.warn({ released }, 'released CNI attachments of pods that no longer exist');
+  const netState = await cni.status();
+  if (!netState.ready) log.warn({ reason: netState.message }, 'network not ready');
 
   const cache = new RequestCache();
   const tls = cfg.streamTlsCert ? { cert: readFileSync(cfg.streamTlsCert), key: readFileSync(cfg.streamTlsKey) } : undefined;
   const streamServer = new StreamServer(cfg.streamAddress, cfg.streamPort, cache, streamBackend(containers, podStore), log, tls);
   await streamServer.start();
   const streams = { cache, url: (kind: Parameters<StreamServer['url']>[0], token: string) => streamServer.url(kind, token) };
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, streams };
-  const server = createCriServer(ctx, log);
+  const stopExitWatch = containers.watchExits();
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, images, runtimes, cni, events, streams };
+  const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
+  const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
   );
   await fs.chmod(cfg.socket, 0o600);
+  const metricsServer = metrics ? await serveMetrics(cfg.metricsAddress, metrics.registry, log) : undefined;
   log.info({ socket: cfg.socket, root: cfg.root, runtimeDir: cfg.runtimeDir, version }, 'berthd serving CRI');
 
   return {
     ctx,
+    /** SIGHUP: applies what can change while running; the rest waits for a restart (logged). */
+    async reload(next: Config) {
+      const changed: string[] = [];
+      if (next.logLevel !== cfg.logLevel) {
+        log.level = next.logLevel;
+        cfg.logLevel = next.logLevel;
+        changed.push('log_level');
+      }
+      if (next.registriesConf !== cfg.registriesConf) {
+        cfg.registriesConf = next.registriesConf; // read afresh by every pull
+        changed.push('registries_conf');
+      }
+      changed.push(...(await runtimes.reload(next, log)));
+      const fixed = (['socket', 'root', 'runtimeDir', 'cniConfDir', 'cgroupRoot'] as const).filter((k) => next[k] !== cfg[k]);
+      if (fixed.length) log.warn({ keys: fixed }, 'configuration changes that need a restart were not applied');
+      log.info({ changed }, changed.length ? 'configuration reloaded' : 'configuration reloaded: nothing changed');
+    },
     async stop() {
+      stopExitWatch();
+      events.close();
+      metricsServer?.close();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           server.forceShutdown();

@@ -66,6 +66,9 @@ export declare function pinNamespaces(dir: string, kinds: Array<string>, hostnam
  */
 export declare function removeTree(path: string): Promise<void>
 
+/** Sends `state` to the datagram socket `socket` ($NOTIFY_SOCKET). */
+export declare function sdNotify(socket: string, state: string): void
+
 /** Lazily unmounts `target` (idempotent). */
 export declare function unmount(target: string): void
 

@@ -1,8 +1,9 @@
-// berthd configuration: embedded defaults < TOML config file < command-line flags.
-import { existsSync, readFileSync } from 'node:fs';
+// berthd configuration: embedded defaults < TOML files (berth.toml, berth.d/*.toml) <
+// environment (BERTH_<KEY>) < command-line flags. sources.ts reads and checks each source.
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { invalid } from '../errors.js';
+import { envName, mergeFile, setFromString } from './sources.js';
 
 export interface RuntimeHandlerConfig {
   /** The OCI runtime binary (runc- or crun-compatible CLI). */
@@ -33,6 +34,10 @@ export interface Config {
    * image store, less a 1 GiB reserve, lowers it further at pull time.
    */
   maxLayerBytes: number;
+  /** host:port for Prometheus metrics (/metrics); empty = off. */
+  metricsAddress: string;
+  /** Seconds one CNI plugin call may take before it is killed (and the pod creation rolled back). */
+  cniPluginTimeoutSeconds: number;
   /** The streaming server (exec/attach/port-forward URLs): address and TCP port (0 = any free port). */
   streamAddress: string;
   streamPort: number;
@@ -56,6 +61,8 @@ export function defaults(): Config {
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
     maxLayerBytes: 64 * 1024 ** 3,
+    metricsAddress: '',
+    cniPluginTimeoutSeconds: 60,
     streamAddress: '127.0.0.1',
     streamPort: 0,
     streamTlsCert: '',
@@ -77,48 +84,51 @@ const flagNames: Record<string, keyof Config> = {
   '--stream-port': 'streamPort',
 };
 
-export const usage = `usage: berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
+export const usage = `usage: berthd config [--default] [flags]   print the effective (or default) configuration as TOML
+       berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
        [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]
        [--stream-address 127.0.0.1] [--stream-port 0]`;
 
-/** TOML keys are snake_case: socket, root, runtime_dir, cni_plugin_dirs, [runtimes.<name>] … */
-function fromToml(file: string): Partial<Config> {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw invalid(`config ${file}: ${(e as Error).message}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) {
-    out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
-  }
-  return out as Partial<Config>;
+export interface ConfigSources {
+  /** The main file (--config, BERTH_CONFIG, else /etc/berth/berth.toml if it exists). */
+  file?: string;
+  /** Drop-in directory: <file's dir>/berth.d, its *.toml merged in lexical order. */
+  dropInDir?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
-export function loadConfig(argv: string[]): Config {
-  const flags: Partial<Record<keyof Config, string>> = {};
-  let configFile: string | undefined;
+/**
+ * Precedence: flags > environment (BERTH_<KEY>, e.g. BERTH_LOG_LEVEL) > files (berth.toml,
+ * then berth.d/*.toml in lexical order) > embedded defaults. CONTAINERS_REGISTRIES_CONF
+ * is the environment name of registries_conf, as for the containers tools.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const flags: Array<[string, string]> = [];
+  let configFile = env.BERTH_CONFIG || undefined;
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
     const value = inline ?? argv[++i];
     if (value === undefined) throw invalid(`flag ${name} needs a value\n${usage}`);
     if (name === '--config') configFile = value;
-    else if (flagNames[name]) flags[flagNames[name]] = value;
+    else if (flagNames[name]) flags.push([name, value]);
     else throw invalid(`unknown flag ${name}\n${usage}`);
   }
   const cfg = defaults();
   const file = configFile ?? '/etc/berth/berth.toml';
-  if (configFile || existsSync(file)) Object.assign(cfg, fromToml(file));
-  for (const [k, v] of Object.entries(flags) as [keyof Config, string][]) {
-    if (k === 'cniPluginDirs') cfg.cniPluginDirs = v.split(':').filter(Boolean);
-    else if (k === 'streamPort') cfg.streamPort = Number(v);
-    else (cfg as unknown as Record<string, unknown>)[k] = v;
+  const files = configFile || existsSync(file) ? [file] : [];
+  const dropIns = path.join(path.dirname(file), 'berth.d');
+  if (file !== '/dev/null' && existsSync(dropIns)) {
+    files.push(...readdirSync(dropIns).filter((f) => f.endsWith('.toml')).sort().map((f) => path.join(dropIns, f)));
   }
-  // As for the containers tools, the environment variable wins over file and flag.
-  if (process.env.CONTAINERS_REGISTRIES_CONF) cfg.registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
+  for (const f of files) mergeFile(cfg, f);
+  for (const key of Object.keys(cfg) as Array<keyof Config>) {
+    const name = envName(key);
+    const v = env[name];
+    if (v !== undefined && v !== '') setFromString(cfg, key, v, `environment ${name}`);
+  }
+  for (const [name, v] of flags) setFromString(cfg, flagNames[name]!, v, `flag ${name}`);
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
   if (!cfg.streamTlsCert !== !cfg.streamTlsKey) throw invalid('stream_tls_cert and stream_tls_key go together: set both (HTTPS) or neither (HTTP)');
   if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);

@@ -15,6 +15,7 @@ import { podHostname, type PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { Phases } from '../util/phases.js';
 import { cmdlineIncludes, pidsWithArg, processAlive } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
@@ -33,8 +34,12 @@ export interface ContainerServiceDeps {
   boundingCaps: string[];
   minOomScoreAdj: number;
   createTimeoutMs: number;
+  events: LifecycleEvents;
   log: Logger;
 }
+
+/** True when a concurrent refresh recorded the exit while this one awaited (emit once). */
+const exitedMeanwhile = (c: ContainerRecord) => c.state === 'exited';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,21 +88,24 @@ export class ContainerService {
     if (!exit && c.monitorPid && !this.monitorAlive(c)) {
       exit = await this.readExit(c); // the monitor may have written it just before exiting
       if (!exit && !processAlive(c.pid)) {
+        if (exitedMeanwhile(c)) return c;
         c.state = 'exited';
         c.exitCode = lostCode;
         c.finishedAt = nowNs();
         c.reason = 'Unknown';
         c.message = 'berth-monitor is gone, so the exit status was not observed';
         await this.d.store.save(c);
+        this.d.events.emit(c.id, c.podId, 'stopped');
         return c;
       }
     }
-    if (!exit) return c;
+    if (!exit || exitedMeanwhile(c)) return c;
     c.state = 'exited';
     c.exitCode = exit.exitCode;
     c.finishedAt = rfc3339ToNs(exit.exitedAt);
     c.reason = exit.exitCode === 0 ? 'Completed' : 'Error';
     await this.d.store.save(c);
+    this.d.events.emit(c.id, c.podId, 'stopped');
     return c;
   }
 
@@ -123,6 +131,22 @@ export class ContainerService {
       }
       await this.refresh(c);
     }
+  }
+
+  /**
+   * While someone listens for events (GetContainerEvents), notices exits as they happen:
+   * the monitor writes its exit file, and the next refresh (within `everyMs`) records it
+   * and emits the stopped event. Without listeners, exits are folded in lazily by reads.
+   */
+  watchExits(everyMs = 1000): () => void {
+    const timer = setInterval(() => {
+      if (!this.d.events.listening) return;
+      for (const c of this.d.store.list()) {
+        if (c.state === 'running') void this.refresh(c).catch((e: Error) => this.d.log.warn({ container: c.id.slice(0, 12), err: e.message }, 'exit check failed'));
+      }
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async get(id: string): Promise<ContainerRecord> {
@@ -238,6 +262,7 @@ export class ContainerService {
       await this.d.store.save(rec);
       phases.mark('record');
       log.info({ handler: rt.handler, image: image.id, ms: phases.ms }, 'container created');
+      this.d.events.emit(rec.id, rec.podId, 'created');
       return rec;
     } catch (e) {
       await rb.run();
@@ -258,6 +283,7 @@ export class ContainerService {
     c.state = 'running';
     c.startedAt = nowNs();
     await this.d.store.save(c);
+    this.d.events.emit(c.id, c.podId, 'started');
     await this.refresh(c);
   }
 
@@ -311,6 +337,7 @@ export class ContainerService {
     await fs.rm(c.bundle, { recursive: true, force: true });
     await fs.rm(this.attachSocket(c.id), { force: true }); // the monitor removes it, unless it was killed
     await this.d.store.delete(c);
+    this.d.events.emit(c.id, c.podId, 'deleted');
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
   }
 

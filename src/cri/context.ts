@@ -9,6 +9,7 @@ import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { RequestCache, StreamKind } from '../stream/request-cache.js';
+import type { LifecycleEvents } from '../util/lifecycle-events.js';
 
 export interface CriContext {
   cfg: Config;
@@ -22,8 +23,12 @@ export interface CriContext {
   cni: Cni;
   /** The streaming server's pending requests and the URL it serves a token at. */
   streams: { cache: RequestCache; url(kind: StreamKind, token: string): string };
+  events: LifecycleEvents;
 }
 
 // A handler takes the decoded request and returns the response message.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (ctx: CriContext, req: any) => Promise<unknown>;
+
+/** A server-streaming handler: writes messages until the client leaves or berthd stops. */
+export type StreamHandler = (ctx: CriContext, req: any, out: { write(msg: unknown): void; end(): void; onCancel(fn: () => void): void }) => void; // eslint-disable-line @typescript-eslint/no-explicit-any

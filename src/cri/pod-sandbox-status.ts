@@ -11,6 +11,8 @@ export async function PodSandboxStatus(ctx: CriContext, req: PodSandboxStatusReq
       cgroupPath: pod.cgroupPath,
       runtimeHandler: pod.runtimeHandler,
       network: pod.network ?? null,
+      // Verbose only: CNI CHECK runs the plugins ("" = the attachment is as ADD made it).
+      networkCheck: pod.hostNetwork ? 'host network' : await ctx.pods.checkNetwork(pod),
       config: pod.config,
     });
   }

@@ -5,7 +5,8 @@ import { type ServerUnaryCall, type sendUnaryData, Server, type ServiceDefinitio
 import { toGrpc } from '../errors.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
-import type { CriContext, Handler } from './context.js';
+import type { CriContext, Handler, StreamHandler } from './context.js';
+import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
 import { Attach } from './attach.js';
 import { CreateContainer } from './create-container.js';
@@ -28,6 +29,7 @@ import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
 import { StopContainer } from './stop-container.js';
 import { StopPodSandbox } from './stop-pod-sandbox.js';
+import { UpdateRuntimeConfig } from './update-runtime-config.js';
 import { Version } from './version.js';
 
 /** Handlers by RPC name (the last segment of the gRPC path). */
@@ -36,19 +38,39 @@ export const handlers: Record<string, Handler> = {
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
   Exec, Attach, PortForward,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
+  UpdateRuntimeConfig,
 };
+
+/** Server-streaming handlers by RPC name. */
+export const streamHandlers: Record<string, StreamHandler> = { GetContainerEvents };
 
 /** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
 const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig']);
 
-function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger): UntypedServiceImplementation {
+/** Told of every unary RPC as it ends (metrics): its name, gRPC code, seconds and request. */
+export type RpcObserver = (rpc: string, code: status, seconds: number, req: unknown) => void;
+
+function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger, observe?: RpcObserver): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(def)) {
     const rpc = method.path.split('/').pop()!;
     const handler = handlers[rpc];
     if (method.responseStream) {
+      const stream = streamHandlers[rpc];
       impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+        if (!stream) {
+          call.emit('error', { code: status.UNIMPLEMENTED, details: `berth: ${service}.${rpc} is not implemented yet` });
+          return;
+        }
+        log.info({ rpc }, 'stream opened');
+        stream(ctx, call.request, {
+          write: (msg) => call.write(msg),
+          end: () => call.end(),
+          onCancel: (fn) => {
+            call.on('cancelled', fn);
+            call.on('close', fn);
+          },
+        });
       };
       continue;
     }
@@ -64,12 +86,14 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           if (quiet.has(rpc)) log.debug({ rpc, ms }, 'rpc');
           else log.info({ rpc, ms }, 'rpc');
+          observe?.(rpc, status.OK, ms / 1000, call.request);
           callback(null, res);
         },
         (err: unknown) => {
           const g = toGrpc(err);
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           log[g.code === status.INTERNAL ? 'error' : 'warn']({ rpc, ms, code: status[g.code], err: g.details }, 'rpc failed');
+          observe?.(rpc, g.code, ms / 1000, call.request);
           callback({ code: g.code, details: g.details });
         },
       );
@@ -78,9 +102,9 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
   return impl;
 }
 
-export function createCriServer(ctx: CriContext, log: Logger): Server {
+export function createCriServer(ctx: CriContext, log: Logger, observe?: RpcObserver): Server {
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
-  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log));
-  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log));
+  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log, observe));
+  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log, observe));
   return server;
 }

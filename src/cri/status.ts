@@ -4,12 +4,13 @@ import type { CriContext } from './context.js';
 /** RuntimeReady follows the default handler; each handler that cannot run is named with its reason. */
 export async function Status(ctx: CriContext, req: StatusRequest): Promise<StatusResponse> {
   const def = ctx.runtimes.default;
-  const net = ctx.cni.load();
+  const net = await ctx.cni.status();
   const handlers = [...ctx.runtimes.handlers.values()];
   const broken = handlers.filter((h) => !h.status.ready);
   const info: Record<string, string> = {};
   if (req.verbose) {
     info.config = JSON.stringify({ ...ctx.cfg });
+    info.cni = JSON.stringify(ctx.cni.describe());
     info.runtimeHandlers = JSON.stringify(Object.fromEntries(handlers.map((h) => [h.handler, { binary: h.binary, ...h.status }])));
   }
   return {
@@ -25,9 +26,9 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
         },
         {
           type: 'NetworkReady',
-          status: !!net.conf,
-          reason: net.conf ? '' : 'NetworkPluginNotReady',
-          message: net.conf ? '' : `Network plugin returns error: ${net.error}`,
+          status: net.ready,
+          reason: net.ready ? '' : 'NetworkPluginNotReady',
+          message: net.ready ? '' : `Network plugin returns error: ${net.message}`,
         },
       ],
     },

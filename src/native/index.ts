@@ -1,21 +1,22 @@
 // The one TS↔Rust boundary: the napi addon (typed by the generated
 // native/binding/index.d.ts) plus where the berth-monitor binary lives. Nothing else
 // in berthd imports native code directly.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Binding from '../../native/binding/index.js';
 
-/** The package root: the nearest ancestor holding native/binding. */
+/** The package root: the nearest ancestor whose package.json is berth's (a checkout or an install). */
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'native', 'binding', 'index.d.ts'))) {
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'berth') return dir;
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('berth: cannot find native/binding (run `npm run build:native`)');
+    if (up === dir) throw new Error('berth: cannot find its package.json above the running module');
     dir = up;
   }
-  return dir;
 }
 
 export const root = packageRoot();
@@ -29,13 +30,23 @@ function locate(what: string, candidates: Array<string | undefined>): string {
   return found;
 }
 
+/** The installed prebuilt package (@berth/native-<platform>), wherever npm put it. */
+function prebuiltDir(): string | undefined {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve(`@berth/native-${platformDir}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+const prebuilt = prebuiltDir();
+
 /** Where a per-platform artifact may be: the workspace build, else the prebuilt package. */
 function artifact(what: string, override: string | undefined, workspaceBuild: string, file: string): string {
   return locate(what, [
     override,
     workspaceBuild,
     path.join(root, 'npm', platformDir, file),
-    path.join(root, 'node_modules', '@berth', `native-${platformDir}`, file),
+    prebuilt && path.join(prebuilt, file),
   ]);
 }
 

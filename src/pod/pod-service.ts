@@ -18,6 +18,8 @@ import { cmdlineIncludes } from '../util/procfs.js';
 import { nowNs } from '../util/time.js';
 import { startPause, stopPause } from './pause.js';
 import { writePodFiles } from './pod-files.js';
+import { podNetArgs, validatePortMappings } from './pod-net.js';
+import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
 
 export interface PodServiceDeps {
@@ -27,6 +29,7 @@ export interface PodServiceDeps {
   runtimes: RuntimeRegistry;
   runtimeDir: string;
   cgroupRoot: string;
+  events: LifecycleEvents;
   log: Logger;
 }
 
@@ -36,8 +39,7 @@ export class PodService {
   constructor(private readonly d: PodServiceDeps) {}
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
-    const m = cfg.metadata!;
-    return { podId: pod.id, netns: pod.namespaces.network ?? '', namespace: m.namespace, name: m.name, uid: m.uid };
+    return podNetArgs(pod, cfg);
   }
 
   config(pod: PodRecord): PodSandboxConfig {
@@ -53,6 +55,7 @@ export class PodService {
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
+    if (!hostNetwork) validatePortMappings(cfg);
     const parent = cfg.linux?.cgroupParent ?? '';
     if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
     if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
@@ -117,6 +120,9 @@ export class PodService {
         await this.d.store.save(pod);
         phases.mark('record');
         log.info({ ips, handler: rt.handler, ms: phases.ms }, 'pod sandbox ready');
+        // containerd announces a sandbox as created, then started; the kubelet's evented PLEG expects both.
+        this.d.events.emit(pod.id, pod.id, 'created');
+        this.d.events.emit(pod.id, pod.id, 'started');
         return pod;
       } catch (e) {
         // A failed run is undone the way a crashed one is at start-up: from the record.
@@ -178,6 +184,22 @@ export class PodService {
     }
   }
 
+  /** CNI CHECK of the pod's attachment: '' when it is as ADD left it, else what the plugin found. */
+  async checkNetwork(pod: PodRecord): Promise<string> {
+    if (!pod.network?.attached) return 'not attached';
+    try {
+      await this.d.cni.check(pod.network.name, this.netArgs(pod, this.config(pod)));
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /** The CNI attachments that live pods hold (for CNI GC: everything else may go). */
+  attachments(): Array<{ containerId: string }> {
+    return this.d.store.list().filter((p) => p.network?.attached).map((p) => ({ containerId: p.id }));
+  }
+
   /** Stops every container and releases the network; idempotent. */
   /** Idempotent: an unknown, stopped or removed pod is not an error (critest's Idempotence specs). */
   async stop(id: string): Promise<void> {
@@ -204,11 +226,13 @@ export class PodService {
       });
       pod.network.attached = false;
     }
-    if (pod.state !== 'notready') {
+    const stopping = pod.state !== 'notready';
+    if (stopping) {
       pod.state = 'notready';
       this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox stopped');
     }
     await this.d.store.save(pod);
+    if (stopping) this.d.events.emit(pod.id, pod.id, 'stopped');
   }
 
   /** Stops and removes the pod with its containers, namespaces, cgroup and records; idempotent. */
@@ -223,6 +247,7 @@ export class PodService {
     await this.stopLocked(pod);
     for (const c of this.d.containers.inPod(pod.id)) await this.d.containers.remove(c.id);
     await this.release(pod);
+    this.d.events.emit(pod.id, pod.id, 'deleted');
     this.d.log.info({ pod: pod.id.slice(0, 12) }, 'pod sandbox removed');
   }
 }

@@ -5,10 +5,11 @@
 // skipped with their reason; any other failure fails the run. BERTH_CONFORMANCE_ALL=1
 // runs the skipped specs too and names those that pass now (so the list gets shorter).
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { registry, repoRoot, startInstance } from '../helpers/instance.js';
+import { repoRoot, startInstance } from '../helpers/instance.js';
+import { registriesConf } from './registries.js';
 import { activeSkips, escapeRegex } from './skips.js';
 
 const version = process.env.CRITEST_VERSION ?? 'v1.37.0';
@@ -96,18 +97,12 @@ async function main(): Promise<number> {
 
 function runCritest(bin: string, args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
-    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CRI_CONFIG_FILE: '/dev/null' } });
+    // -parallel runs the ginkgo CLI that install-critest.sh puts beside critest.
+    const env = { ...process.env, CRI_CONFIG_FILE: '/dev/null', PATH: `${path.dirname(bin)}:${process.env.PATH ?? ''}` };
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
     p.on('exit', (c) => resolve(c ?? 1));
   });
-}
-
-/** registries.conf v2: the upstream registries critest names, served by the local one. */
-function registriesConf(): string {
-  const file = path.join(repoRoot, 'test', 'conformance', 'registries.conf');
-  const out = path.join('/tmp', `berth-critest-registries-${process.pid}.conf`);
-  writeFileSync(out, readFileSync(file, 'utf8').replaceAll('127.0.0.1:5100', registry));
-  return out;
 }
 
 main().then(

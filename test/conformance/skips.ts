@@ -35,7 +35,6 @@ export const skips: Skip[] = [
   { spec: 'should support seccomp localhost profile on the container', kind: 'todo', issue: 15, why: 'seccomp profiles' },
   { spec: 'should support seccomp default on the container', kind: 'todo', issue: 15, why: 'seccomp RuntimeDefault profile' },
   { spec: 'seccomp profile that blocks setting hostname with SYS_ADMIN', kind: 'todo', issue: 15, why: 'seccomp profiles' },
-  { spec: 'port mapping with host port and container port', kind: 'todo', issue: 17, why: 'hostPort through the portmap plugin (runtimeConfig.portMappings)' },
 ];
 
 /** The entries that apply on this host (host entries only when their check says so). */

@@ -27,6 +27,8 @@ export interface Instance {
   bridge: string;
   ipamDir: string;
   network: string;
+  /** The pod subnet of this instance's bridge (10.x.y.0/24). */
+  subnet: string;
   rt: Promisified<RuntimeServiceClient>;
   img: Promisified<ImageServiceClient>;
   proc: ChildProcess;
@@ -44,12 +46,15 @@ export interface InstanceOptions {
   /** Extra top-level TOML keys for the config file. */
   toml?: string;
   env?: NodeJS.ProcessEnv;
+  /** The berthd to run (an installed one); default: this checkout's dist/src/cli.js. */
+  berthd?: string;
 }
 
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
 
-export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js'), ...args], {
+export function spawnBerthd(args: string[], env: NodeJS.ProcessEnv = {}, berthd?: string): ChildProcess {
+  const [bin, pre] = berthd ? [berthd, []] : [process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli.js')]];
+  return spawn(bin, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -89,7 +94,10 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
       cniVersion: '1.0.0',
       name: network,
       plugins: [
-        { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: ipamDir, ranges: [[{ subnet }]] } },
+        { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: ipamDir, ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+        // hostPorts (and on 127.0.0.1: portmap's default snat sets route_localnet on the bridge, which goes with it);
+        // the default route above lets a pod answer a hostPort connection from the host's own address.
+        { type: 'portmap', capabilities: { portMappings: true } },
         { type: 'loopback' },
       ],
     }),
@@ -108,9 +116,10 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     ].join('\n'),
   );
   const forwardBefore = readFileSync(ipForward, 'utf8');
+  const portmapChainsBefore = portmapChainsExist();
   let stderr = '';
   const launch = async () => {
-    const p = spawnBerthd(['--config', configFile], opts.env);
+    const p = spawnBerthd(['--config', configFile], opts.env, opts.berthd);
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitForSocket(socket, p);
     return p;
@@ -124,7 +133,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   const proc = await launch();
   const { rt, img } = clients(socket);
   const inst: Instance = {
-    dir, socket, runtimeDir, root, logDir, cgroupRoot, bridge, ipamDir, network, rt, img, proc,
+    dir, socket, runtimeDir, root, logDir, cgroupRoot, bridge, ipamDir, network, subnet, rt, img, proc,
     log: () => stderr,
     async waitForLog(re, ms = 5000) {
       const until = Date.now() + ms;
@@ -155,6 +164,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
         /* never created */
       }
       writeFileSync(ipForward, forwardBefore);
+      if (!portmapChainsBefore) removeIdlePortmapChains(dir);
       rmSync(dir, { recursive: true, force: true });
       // Swept so a failed test cannot poison the machine, but never silently.
       if (left.length) throw new Error(`berthd left these behind after it stopped (swept):\n${left.join('\n')}`);
@@ -190,6 +200,7 @@ export function leaks(inst: Instance): string[] {
     const ips = readdirSync(ipam).filter((f) => !f.startsWith('last_reserved_ip') && f !== 'lock');
     if (ips.length) out.push(`IP allocations in ${ipam}: ${ips.join(', ')}`);
   }
+  out.push(...natRulesOf(inst).map((r) => `iptables nat rule: ${r}`));
   const cache = path.join(inst.root, 'cni', 'results');
   if (existsSync(cache) && readdirSync(cache).length) out.push(`CNI cache: ${readdirSync(cache).join(', ')}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -202,6 +213,90 @@ export function leaks(inst: Instance): string[] {
     if (cmd.includes(inst.runtimeDir)) out.push(`process ${pid}: ${cmd}`);
   }
   return out;
+}
+
+/**
+ * portmap's rules for this instance's pods (nat table, IPv4 and IPv6): the per-pod entry
+ * rules carry the network name in their comment, the DNAT rules point into the subnet.
+ * portmap's shared chains (CNI-HOSTPORT-*) stay by design, as every runtime leaves them.
+ */
+export function natRulesOf(inst: Pick<Instance, 'network' | 'subnet'>): string[] {
+  const prefix = inst.subnet.replace(/\.0\/24$/, '.');
+  const out: string[] = [];
+  for (const cmd of ['iptables-save', 'ip6tables-save']) {
+    let text = '';
+    try {
+      text = execFileSync(cmd, ['-t', 'nat'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      continue;
+    }
+    const lines = text.split('\n');
+    // The per-pod chains our entry rules jump to, with every rule in them (SETMARK ones too).
+    const chains = new Set(lines.filter((l) => l.includes(inst.network)).map((l) => / -j (CNI-DN-\S+)/.exec(l)?.[1]).filter(Boolean));
+    for (const line of lines) {
+      const chain = /^-A (\S+)/.exec(line)?.[1];
+      if (line.includes(inst.network) || line.includes(`--to-destination ${prefix}`) || (chain && chains.has(chain))) out.push(line);
+    }
+  }
+  return out;
+}
+
+/** Removes this instance's portmap rules and per-pod chains (only those: see natRulesOf). */
+function sweepNat(inst: Instance): void {
+  const rules = natRulesOf(inst);
+  const chains = new Set<string>();
+  for (const r of rules) {
+    const m = /^-A (\S+) (.*)$/.exec(r);
+    if (!m) continue;
+    const jump = / -j (CNI-DN-\S+)/.exec(r);
+    if (jump) chains.add(jump[1]!);
+    if (m[1]!.startsWith('CNI-DN-')) chains.add(m[1]!);
+    // The rule text is iptables-save's, shell-quoted: sh splits it back into arguments.
+    else if (jump) for (const cmd of ['iptables', 'ip6tables']) tryRun('sh', ['-c', `${cmd} -t nat -D ${m[1]} ${m[2]}`]);
+  }
+  for (const c of chains) for (const cmd of ['iptables', 'ip6tables']) for (const op of ['-F', '-X']) tryRun(cmd, ['-t', 'nat', op, c]);
+}
+
+const portmapShared = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
+
+function portmapChainsExist(): boolean {
+  try {
+    return execFileSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('-N CNI-HOSTPORT-DNAT');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * portmap's shared chains (and their jumps from PREROUTING/OUTPUT/POSTROUTING) are
+ * created by the first pod with a hostPort and never removed by portmap. An instance that
+ * found none restores that — but only while no pod anywhere uses them (the DNAT chain is
+ * empty) and no other test instance is alive beside it (its pods may be in the middle of
+ * an ADD), so it never takes a chain from under someone else.
+ */
+function removeIdlePortmapChains(ownDir: string): void {
+  const others = readdirSync(os.tmpdir()).filter((d) => d.startsWith('berth-it-') && path.join(os.tmpdir(), d) !== ownDir);
+  if (others.length) return;
+  let rules = '';
+  try {
+    rules = execFileSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return;
+  }
+  if (/^-A CNI-HOSTPORT-DNAT /m.test(rules)) return;
+  for (const line of rules.split('\n')) {
+    const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.* -j CNI-HOSTPORT-(?:DNAT|MASQ))$/.exec(line);
+    if (m) tryRun('sh', ['-c', `iptables -t nat -D ${m[1]} ${m[2]}`]);
+  }
+  for (const c of portmapShared) for (const op of ['-F', '-X']) tryRun('iptables', ['-t', 'nat', op, c]);
+}
+
+function tryRun(cmd: string, args: string[]): void {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+  } catch {
+    /* not there (that family, or already gone) */
+  }
 }
 
 /** The cgroup root itself must be gone once the daemon stopped with no pods. */
@@ -265,6 +360,7 @@ export function sweep(inst: Instance): string[] {
     .filter((m) => m.startsWith(inst.dir))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) native.unmount(m);
+  sweepNat(inst);
   try {
     native.cgroupRemove(inst.cgroupRoot);
   } catch (e) {

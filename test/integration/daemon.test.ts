@@ -1,9 +1,9 @@
 // berthd's own life: the socket (mode, a live holder, a stale file) and clean stops.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Instance, spawnBerthd, startInstance, waitForSocket, cgroupRootLeft } from '../helpers/instance.js';
+import { type Instance, podConfig, spawnBerthd, startInstance, waitForSocket, cgroupRootLeft } from '../helpers/instance.js';
 
 let inst: Instance;
 test.before(async () => {
@@ -88,6 +88,60 @@ test.serial('without a CNI config the network is not ready and says why', async 
   c.img.close();
   p.kill('SIGTERM');
   t.is((await done).code, 0);
+});
+
+test.serial('SIGHUP reloads the log level and runtime handlers from berth.d drop-ins; a bad drop-in changes nothing', async (t) => {
+  const dropIns = path.join(inst.dir, 'berth.d');
+  mkdirSync(dropIns, { recursive: true });
+  // The node conformance suite's PodOverhead spec runs pods with a RuntimeClass handler named test-handler.
+  writeFileSync(path.join(dropIns, '50-test-handler.toml'), 'log_level = "info"\n[runtimes.test-handler]\npath = "runc"\n');
+  inst.proc.kill('SIGHUP');
+  const log = await inst.waitForLog(/"msg":"configuration reloaded"/, 20_000);
+  t.regex(log, /"changed":\["log_level","runtimes\.test-handler"\]/);
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('handler'), runtimeHandler: 'test-handler' });
+  t.is((await inst.rt.podSandboxStatus({ podSandboxId })).status?.runtimeHandler, 'test-handler');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  writeFileSync(path.join(dropIns, '60-bad.toml'), 'log_levle = "debug"\n');
+  inst.proc.kill('SIGHUP');
+  t.regex(await inst.waitForLog(/configuration not reloaded/, 20_000), /60-bad\.toml: key log_levle: unknown key/);
+  t.truthy(await inst.rt.version({}));
+  rmSync(dropIns, { recursive: true, force: true });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('systemd notify protocol: READY=1 once serving, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM', async (t) => {
+  // A real AF_UNIX datagram socket, as systemd's (Node's dgram has none: python3 holds it).
+  const sock = path.join(inst.dir, 'notify.sock');
+  const rx = spawn('python3', ['-u', '-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    `s.bind(${JSON.stringify(sock)})`,
+    'print("bound", flush=True)',
+    'while True:',
+    '    m = s.recv(4096).decode()',
+    '    print(m.replace("\\n", " "), flush=True)',
+    '    if "STOPPING=1" in m: break',
+  ].join('\n')]);
+  let got = '';
+  rx.stdout.on('data', (d: Buffer) => (got += d.toString()));
+  const seen = async (re: RegExp) => {
+    for (let i = 0; i < 400 && !re.test(got); i++) await new Promise((r) => setTimeout(r, 25));
+    return got;
+  };
+  try {
+    await seen(/bound/);
+    const other = await startInstance({ env: { NOTIFY_SOCKET: sock } });
+    try {
+      t.regex(await seen(/READY=1/), new RegExp(`READY=1 MAINPID=${other.proc.pid}`));
+      other.proc.kill('SIGHUP');
+      t.regex(await seen(/RELOADING=1\nREADY=1\n/), /RELOADING=1\nREADY=1\n/);
+    } finally {
+      await other.cleanup();
+    }
+    t.regex(await seen(/STOPPING=1/), /STOPPING=1/);
+  } finally {
+    rx.kill();
+  }
 });
 
 test.serial('after SIGTERM with no pods left, the cgroup root is gone', async (t) => {

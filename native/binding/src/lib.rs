@@ -7,6 +7,8 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
+pub mod notify;
+
 fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
 }

@@ -5,5 +5,6 @@ pub mod cgroup;
 pub mod crilog;
 pub mod layer;
 pub mod mount;
+pub mod notify;
 pub mod ns;
 pub mod tree;
