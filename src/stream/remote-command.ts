@@ -59,6 +59,12 @@ export async function serveCommand(ch: CommandChannels, p: CommandProcess, versi
   let aborted = false;
   ch.onAbort(() => {
     aborted = true;
+    // Nobody reads the output any more: drop it, so the process (and its monitor, blocked
+    // on a full pipe) can run to the end that abort() brings.
+    for (const out of [p.stdout, p.stderr]) {
+      out?.unpipe();
+      out?.resume();
+    }
     p.abort();
   });
   if (ch.stdin && p.stdin) ch.stdin.pipe(p.stdin);

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { WebSocket } from 'ws';
+import { controlFrame, encodeHeaderBlock, FrameType, HEADER_DICTIONARY } from '../../src/stream/spdy-frames.js';
 import { busybox, type Instance, startInstance } from '../helpers/instance.js';
 
 const crictlBin = [process.env.CRICTL, '/var/cache/berth/cri-tools-v1.37.0/crictl', '/usr/local/bin/crictl'].find((p) => p && existsSync(p));
@@ -287,4 +289,41 @@ test.serial('attach -it to a tty container after a berthd restart: the monitor k
     t.regex(out, /20 90/);
   }
   t.is((await inst.rt.containerStatus({ containerId: id })).status!.state, 1 /* still running after the detaches */);
+});
+
+test.serial('a SPDY client that never reads: output waits in bounded buffers, and hanging up ends the process', async (t) => {
+  const { url } = await inst.rt.exec({ containerId: sleeper, cmd: ['sh', '-c', 'exec cat /dev/zero'], stdout: true });
+  const u = new URL(url);
+  const sock = net.connect(Number(u.port), u.hostname);
+  await new Promise((r) => sock.once('connect', r));
+  sock.write(upgrade(u.pathname));
+  await new Promise((r) => sock.once('data', r)); // 101, then we stop reading
+  sock.pause();
+  const deflate = zlib.createDeflate({ dictionary: HEADER_DICTIONARY });
+  const compress = (b: Buffer) =>
+    new Promise<Buffer>((resolve) => {
+      const out: Buffer[] = [];
+      const on = (c: Buffer) => out.push(c);
+      deflate.on('data', on);
+      deflate.write(b);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => setImmediate(() => (deflate.off('data', on), resolve(Buffer.concat(out)))));
+    });
+  for (const [id, type] of [[1, 'error'], [3, 'stdout']] as const) {
+    const head = Buffer.alloc(10);
+    head.writeUInt32BE(id, 0);
+    sock.write(controlFrame(FrameType.SynStream, 0, Buffer.concat([head, await compress(encodeHeaderBlock({ streamtype: type }))])));
+  }
+  await sleep(1000);
+  const before = rssKb(inst.proc.pid!);
+  await sleep(3000);
+  t.true(rssKb(inst.proc.pid!) - before < 32 * 1024, 'berthd buffers what the client does not read');
+  const running = (await inst.rt.execSync({ containerId: sleeper, cmd: ['ps'], timeout: 10n })).stdout.toString();
+  t.regex(running, /cat \/dev\/zero/);
+  sock.destroy();
+  let left = true;
+  for (let i = 0; i < 50 && left; i++) {
+    await sleep(100);
+    left = (await inst.rt.execSync({ containerId: sleeper, cmd: ['ps'], timeout: 10n })).stdout.toString().includes('cat /dev/zero');
+  }
+  t.false(left, 'the process outlived the connection');
 });
