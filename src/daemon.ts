@@ -25,6 +25,9 @@ import { LifecycleEvents } from './util/lifecycle-events.js';
 import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
+import { streamBackend } from './stream/backend.js';
+import { RequestCache } from './stream/request-cache.js';
+import { StreamServer } from './stream/server.js';
 
 /** Is a live server answering on this unix socket? */
 function socketIsLive(file: string): Promise<boolean> {
@@ -92,11 +95,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const netState = await cni.status();
   if (!netState.ready) log.warn({ reason: netState.message }, 'network not ready');
 
+  const cache = new RequestCache();
+  const tls = cfg.streamTlsCert ? { cert: readFileSync(cfg.streamTlsCert), key: readFileSync(cfg.streamTlsKey) } : undefined;
+  const streamServer = new StreamServer(cfg.streamAddress, cfg.streamPort, cache, streamBackend(containers, podStore), log, tls);
+  await streamServer.start();
+  const streams = { cache, url: (kind: Parameters<StreamServer['url']>[0], token: string) => streamServer.url(kind, token) };
   const stopExitWatch = containers.watchExits();
   const containerStats = new ContainerStatsService(containers, containerStore.dir);
   const podStats = new PodStatsService(pods, containers, containerStats);
   const criMetrics = new MetricsService(containers, containerStats, containerStore.dir);
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events };
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
   const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
   const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>
@@ -140,6 +148,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         });
       });
       await fs.rm(cfg.socket, { force: true });
+      await streamServer.stop();
       // The cgroup root holds only berth's own pods; drop it when none is left.
       if (podStore.list().length === 0) {
         try {

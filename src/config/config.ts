@@ -38,6 +38,12 @@ export interface Config {
   metricsAddress: string;
   /** Seconds one CNI plugin call may take before it is killed (and the pod creation rolled back). */
   cniPluginTimeoutSeconds: number;
+  /** The streaming server (exec/attach/port-forward URLs): address and TCP port (0 = any free port). */
+  streamAddress: string;
+  streamPort: number;
+  /** PEM certificate and key: when both are set the streaming server speaks HTTPS (URLs say https). */
+  streamTlsCert: string;
+  streamTlsKey: string;
 }
 
 export function defaults(): Config {
@@ -57,6 +63,10 @@ export function defaults(): Config {
     maxLayerBytes: 64 * 1024 ** 3,
     metricsAddress: '',
     cniPluginTimeoutSeconds: 60,
+    streamAddress: '127.0.0.1',
+    streamPort: 0,
+    streamTlsCert: '',
+    streamTlsKey: '',
   };
 }
 
@@ -70,13 +80,16 @@ const flagNames: Record<string, keyof Config> = {
   '--cgroup-root': 'cgroupRoot',
   '--default-runtime': 'defaultRuntime',
   '--registries-conf': 'registriesConf',
+  '--stream-address': 'streamAddress',
+  '--stream-port': 'streamPort',
 };
 
 export const usage = `usage: berthd config [--default] [flags]   print the effective (or default) configuration as TOML
        berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
-       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]`;
+       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]
+       [--stream-address 127.0.0.1] [--stream-port 0]`;
 
 export interface ConfigSources {
   /** The main file (--config, BERTH_CONFIG, else /etc/berth/berth.toml if it exists). */
@@ -117,6 +130,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   for (const [name, v] of flags) setFromString(cfg, flagNames[name]!, v, `flag ${name}`);
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
+  if (!cfg.streamTlsCert !== !cfg.streamTlsKey) throw invalid('stream_tls_cert and stream_tls_key go together: set both (HTTPS) or neither (HTTP)');
+  if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;
 }

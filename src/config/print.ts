@@ -19,6 +19,10 @@ const help: Partial<Record<keyof Config, string>> = {
   maxLayerBytes: 'most bytes one image layer may unpack to',
   metricsAddress: 'Prometheus metrics at http://<host:port>/metrics, e.g. "127.0.0.1:9464"; empty = off',
   cniPluginTimeoutSeconds: 'longest one CNI plugin call may take before it is killed (the pod creation is rolled back)',
+  streamAddress: 'address of the streaming server (the URLs Exec/Attach/PortForward hand out)',
+  streamPort: 'TCP port of the streaming server; 0 = any free port',
+  streamTlsCert: 'PEM certificate for the streaming server; with stream_tls_key it speaks HTTPS',
+  streamTlsKey: 'PEM private key for stream_tls_cert',
 };
 
 export function printConfig(cfg: Config, title: string): string {

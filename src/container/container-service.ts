@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { monitorPath, native } from '../native/index.js';
 import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource-update.js';
 import { cgroupCaps } from '../oci/resources.js';
+import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -21,6 +22,7 @@ import { Phases } from '../util/phases.js';
 import { cmdlineIncludes, holdsFile, pidsWithArg, processAlive, signalBlocked } from '../util/procfs.js';
 import { nowNs, rfc3339ToNs } from '../util/time.js';
 import { Rollback } from '../util/rollback.js';
+import { type AttachSession, connectAttach } from './attach-client.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
 import { unmountImageVolumes } from './image-volumes.js';
 import { sweepOrphanBundles } from './orphans.js';
@@ -172,11 +174,24 @@ export class ContainerService {
     return { root: dir, rel: path.normalize(cfg.logPath) };
   }
 
+  /**
+   * A 0700 directory for sockets, directly under the runtime dir: a socket path must fit
+   * in 108 bytes, which <runtimeDir>/containers/<64-hex id>/... may not.
+   */
+  private async socketDir(kind: 'console' | 'attach'): Promise<string> {
+    const dir = path.join(this.d.runtimeDir, kind);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  attachSocket(id: string): string {
+    return path.join(this.d.runtimeDir, 'attach', id);
+  }
+
   async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, name, image and log path.
     const meta = cfg.metadata!;
     const imageRef = cfg.image!.image;
-    if (cfg.tty || cfg.stdin) throw precondition('tty and stdin containers need the streaming work (not supported yet)');
     const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
     const image = this.d.images.find(imageRef);
@@ -249,7 +264,11 @@ export class ContainerService {
         cgroup: this.cgroupCaps,
       });
       if (pod.hostNetwork) delete spec.hostname;
+      // As containerd does: a terminal needs a TERM, unless the image or the config names one.
+      const proc = spec.process as { env: string[] };
+      if (cfg.tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
+      await this.socketDir('attach');
       await this.d.store.save(rec);
       rb.push('runtime delete', () => rt.delete(id));
       phases.mark('spec');
@@ -257,6 +276,9 @@ export class ContainerService {
         runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logRoot: logFile.root, logRel: logFile.rel, exitFile: path.join(bundle, 'exit'),
         pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
         timeoutMs: this.d.createTimeoutMs,
+        tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${id.slice(0, 16)}.sock`) } : undefined,
+        stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
+        attachSocket: this.attachSocket(id),
       });
       phases.mark('runtimeCreate');
       rec.pid = started.pid;
@@ -338,6 +360,7 @@ export class ContainerService {
     unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
     await fs.rm(c.bundle, { recursive: true, force: true });
+    await fs.rm(this.attachSocket(c.id), { force: true }); // the monitor removes it, unless it was killed
     await this.d.store.delete(c);
     this.d.events.emit(c.id, c.podId, 'deleted');
     this.d.log.info({ container: c.id.slice(0, 12) }, 'container removed');
@@ -397,5 +420,33 @@ export class ContainerService {
     const r = await this.d.runtimes.get(c.runtimeHandler).exec(c.id, cmd, timeoutSec * 1000, pidFile);
     if (r.timedOut) throw deadline(`exec in container ${c.id} timed out after ${timeoutSec} s`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code };
+  }
+
+  /** A container that must be running (the streaming RPCs check this before handing out a URL). */
+  async running(id: string): Promise<ContainerRecord> {
+    const c = await this.get(id);
+    if (c.state !== 'running') throw precondition(`container ${c.id} is ${c.state}, not running`);
+    return c;
+  }
+
+  /** Exec with streams (the Exec RPC's session): pipes, or a pty when `tty`. */
+  async execStream(id: string, cmd: string[], o: { tty: boolean; stdin: boolean }): Promise<StreamingExec> {
+    if (cmd.length === 0) throw invalid('exec needs a command');
+    const c = await this.running(id);
+    const rt = this.d.runtimes.get(c.runtimeHandler);
+    return startStreamingExec({
+      runtime: rt.binary, runtimeRoot: rt.root, containerId: c.id, cmd, tty: o.tty, stdin: o.stdin,
+      stateDir: c.bundle, consoleDir: path.join(this.d.runtimeDir, 'console'),
+    });
+  }
+
+  /** Attaches to the running container's stdio through its monitor. */
+  async attach(id: string): Promise<AttachSession> {
+    const c = await this.running(id);
+    try {
+      return await connectAttach(this.attachSocket(c.id));
+    } catch (e) {
+      throw precondition(`container ${c.id} cannot be attached to (created before berth served attach, or its monitor is gone): ${(e as Error).message}`);
+    }
   }
 }

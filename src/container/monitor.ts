@@ -18,6 +18,12 @@ export interface MonitorArgs {
   /** The monitor's own diagnostics go here. */
   monitorLog: string;
   timeoutMs: number;
+  /** A tty container: the runtime hands the pty master over this console socket. */
+  tty?: { consoleSocket: string };
+  /** The container reads stdin (from attach sessions); `once`: closed when the first session ends. */
+  stdin?: { once: boolean };
+  /** Where the monitor serves Attach sessions. */
+  attachSocket?: string;
 }
 
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
@@ -25,6 +31,9 @@ export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
   try {
     const args = ['run', '--runtime', a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log-root', a.logRoot, '--log', a.logRel,
       '--exit-file', a.exitFile, '--pid-file', a.pidFile, '--runtime-log', a.runtimeLog];
+    if (a.tty) args.push('--tty', '1', '--console-socket', a.tty.consoleSocket);
+    if (a.stdin) args.push('--stdin', '1', '--stdin-once', a.stdin.once ? '1' : '0');
+    if (a.attachSocket) args.push('--attach-socket', a.attachSocket);
     return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd,
       // The runtime's own words decide the code (a command the image lacks is the request's fault).
       failure: runtimeError,

@@ -11,6 +11,7 @@ import type { PodRecord } from '../pod/pod.js';
 import type { PodService } from '../pod/pod-service.js';
 import type { PodStatsService } from '../pod/pod-stats.js';
 import type { ObjectStore } from '../store/object-store.js';
+import type { RequestCache, StreamKind } from '../stream/request-cache.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 
 export interface CriContext {
@@ -27,6 +28,8 @@ export interface CriContext {
   images: ImageService;
   runtimes: RuntimeRegistry;
   cni: Cni;
+  /** The streaming server's pending requests and the URL it serves a token at. */
+  streams: { cache: RequestCache; url(kind: StreamKind, token: string): string };
   events: LifecycleEvents;
 }
 

@@ -9,7 +9,9 @@ import type { CriContext, Handler, StreamHandler } from './context.js';
 import { ContainerStats } from './container-stats.js';
 import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
+import { Attach } from './attach.js';
 import { CreateContainer } from './create-container.js';
+import { Exec } from './exec.js';
 import { ExecSync } from './exec-sync.js';
 import { ImageFsInfo } from './image-fs-info.js';
 import { ImageStatus } from './image-status.js';
@@ -22,6 +24,7 @@ import { ListPodSandboxMetrics } from './list-pod-sandbox-metrics.js';
 import { ListPodSandboxStats } from './list-pod-sandbox-stats.js';
 import { PodSandboxStats } from './pod-sandbox-stats.js';
 import { PodSandboxStatus } from './pod-sandbox-status.js';
+import { PortForward } from './port-forward.js';
 import { PullImage } from './pull-image.js';
 import { RemoveContainer } from './remove-container.js';
 import { RemoveImage } from './remove-image.js';
@@ -42,6 +45,7 @@ import { Version } from './version.js';
 export const handlers: Record<string, Handler> = {
   Version, Status, RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
   CreateContainer, StartContainer, StopContainer, RemoveContainer, ListContainers, ContainerStatus, ExecSync,
+  Exec, Attach, PortForward,
   PullImage, ListImages, ImageStatus, RemoveImage, ImageFsInfo, RuntimeConfig,
   UpdateRuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,

@@ -125,7 +125,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: input.ociVersion,
     process: {
-      terminal: false,
+      terminal: c.tty,
       user: input.user ?? resolveUser(c, input.image.User, {}),
       args: processArgs(c, input.image),
       env: mergeEnv(input.image, c.envs),

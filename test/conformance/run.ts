@@ -52,22 +52,26 @@ async function main(): Promise<number> {
   const parallel = Number(process.env.CRITEST_PARALLEL ?? '1');
   let code = 0;
   try {
-    const args = [
-      `-runtime-endpoint=unix://${inst.socket}`, `-image-endpoint=unix://${inst.socket}`, `-ginkgo.junit-report=${report}`,
+    const base = [
+      `-runtime-endpoint=unix://${inst.socket}`, `-image-endpoint=unix://${inst.socket}`,
       // -parallel N>1 re-runs critest under the ginkgo CLI; naming it at all (even =1) trips Ginkgo's go-test check.
       ...(parallel > 1 ? [`-parallel=${parallel}`] : []), '-ginkgo.no-color', '-ginkgo.timeout=40m',
-      ...(process.env.CRITEST_FOCUS ? [`-ginkgo.focus=${process.env.CRITEST_FOCUS}`] : []),
       ...(skips.length && !runAll ? [`-ginkgo.skip=${skips.map((s) => escapeRegex(s.spec)).join('|')}`] : []),
     ];
     const started = Date.now();
-    const rc = await new Promise<number>((resolve) => {
-      // -parallel runs the ginkgo CLI that install-critest.sh puts beside critest.
-      const env = { ...process.env, CRI_CONFIG_FILE: '/dev/null', PATH: `${path.dirname(bin)}:${process.env.PATH ?? ''}` };
-      const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
-      p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
-      p.on('exit', (c) => resolve(c ?? 1));
-    });
+    const focus = process.env.CRITEST_FOCUS;
+    let rc = await runCritest(bin, [...base, `-ginkgo.junit-report=${report}`, ...(focus ? [`-ginkgo.focus=${focus}`] : [])]);
     const cases = parseJunit(readFileSync(report, 'utf8'));
+    // The streaming specs once more over WebSocket (crictl's default transport since 1.36),
+    // unless BERTH_CONFORMANCE_WEBSOCKET=0 or the focus leaves out every streaming spec.
+    const streamingRan = cases.some((c) => c.name.includes('Streaming') && c.status !== 'skipped');
+    if (process.env.BERTH_CONFORMANCE_WEBSOCKET !== '0' && streamingRan) {
+      const wsReport = report.replace(/(\.xml)?$/, '-websocket.xml');
+      const wsRc = await runCritest(bin, [...base, `-ginkgo.junit-report=${wsReport}`, `-ginkgo.focus=${focus ?? 'Streaming'}`,
+        '-websocket-exec', '-websocket-attach', '-websocket-portforward']);
+      rc ||= wsRc;
+      for (const c of parseJunit(readFileSync(wsReport, 'utf8'))) if (c.name.includes('Streaming')) cases.push({ ...c, name: `${c.name} [websocket]` });
+    }
     const skipOf = (name: string) => skips.find((s) => name.includes(s.spec));
     const unexpected = cases.filter((c) => c.status === 'failed' && !skipOf(c.name));
     const passing = cases.filter((c) => c.status === 'passed' && skipOf(c.name));
@@ -89,6 +93,16 @@ async function main(): Promise<number> {
     await inst.cleanup();
   }
   return code;
+}
+
+function runCritest(bin: string, args: string[]): Promise<number> {
+  return new Promise<number>((resolve) => {
+    // -parallel runs the ginkgo CLI that install-critest.sh puts beside critest.
+    const env = { ...process.env, CRI_CONFIG_FILE: '/dev/null', PATH: `${path.dirname(bin)}:${process.env.PATH ?? ''}` };
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+    p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+    p.on('exit', (c) => resolve(c ?? 1));
+  });
 }
 
 main().then(

@@ -25,7 +25,6 @@ export const skips: Skip[] = [
     kind: 'upstream',
     why: 'pulls gcr.io/k8s-staging-cri-tools/test-image-digest by the digest of upstream\'s exact manifest bytes, which no offline build reproduces',
   },
-  { spec: 'Streaming runtime should support streaming interfaces', kind: 'todo', issue: 16, why: 'Exec/Attach/PortForward streaming server and tty/stdin containers' },
 ];
 
 /** The entries that apply on this host (host entries only when their check says so). */

@@ -34,6 +34,20 @@ test('unknown flags and bad files are refused', (t) => {
   t.throws(() => loadConfig(['--config', path.join(dir, 'bad.toml')]), { message: /bad\.toml/ });
 });
 
+test('streaming server: loopback and any free port by default; port checked; TLS cert and key together', (t) => {
+  const c = loadConfig(['--config', '/dev/null'], {});
+  t.is(c.streamAddress, '127.0.0.1');
+  t.is(c.streamPort, 0);
+  t.is(loadConfig(['--config', '/dev/null', '--stream-port', '10010', '--stream-address', '0.0.0.0'], {}).streamPort, 10010);
+  t.throws(() => loadConfig(['--config', '/dev/null', '--stream-port', '70000'], {}), { message: /not a TCP port/ });
+  t.throws(() => loadConfig(['--config', '/dev/null', '--stream-port', 'x'], {}), { message: /stream_port expects a non-negative number/ });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const f = path.join(dir, 'berth.toml');
+  writeFileSync(f, 'stream_tls_cert = "/c.pem"\n');
+  t.throws(() => loadConfig(['--config', f], {}), { message: /go together/ });
+});
+
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,6 +8,12 @@
 //! Output is forwarded to our stdout/stderr (berthd's pipes) up to `--max-output` bytes
 //! per stream; the rest is read and dropped (the command never blocks on a full pipe)
 //! and a note at the end says how much. berthd so never holds more than the cap.
+//!
+//! Streaming exec (the Exec RPC) adds `--stdin 1` (our stdin is copied to the process's,
+//! and its EOF closes it) and `--tty 1 --console-socket PATH` (the process gets a pty;
+//! its master is relayed to our stdout, our stdin to it, and `COLS ROWS` lines on fd 3
+//! resize it). Streaming passes no cap that matters: berthd reads as the client reads,
+//! so a slow client slows the process through the pipes, never a buffer in between.
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -16,7 +22,7 @@ use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,14 +76,34 @@ fn code_of(s: WaitStatus) -> Option<(i32, i32)> {
     }
 }
 
-/// `exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output N -- CMD...`
+/// Copies our stdin into `to` until EOF, then closes it (the process sees EOF).
+fn copy_stdin(mut to: File) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to);
+    });
+}
+
+/// `exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output N [--stdin 1] [--tty 1 --console-socket PATH] -- CMD...`
 pub fn exec(flags: HashMap<String, String>, cmd: &[String]) -> i32 {
     let get = |k: &str| flags.get(k).cloned().unwrap_or_else(|| super::usage());
     let (runtime, root, id, pid_file) = (get("runtime"), get("root"), get("id"), get("pid-file"));
     let cap: u64 = get("max-output").parse().unwrap_or_else(|_| super::usage());
+    let stdin = flags.get("stdin").is_some_and(|v| v == "1");
+    let tty = flags.get("tty").is_some_and(|v| v == "1");
     if cmd.is_empty() {
         super::usage();
     }
+    let console = if tty {
+        match super::console::ConsoleSocket::bind(&get("console-socket")) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("berth-monitor exec: console socket: {e}");
+                return 255;
+            }
+        }
+    } else {
+        None
+    };
     // The detached process is reparented to us when the runtime's intermediate exits.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
@@ -96,13 +122,31 @@ pub fn exec(flags: HashMap<String, String>, cmd: &[String]) -> i32 {
             return 255;
         }
     };
-    let child = Command::new(&runtime)
-        .args(["--root", &root, "exec", "--detach", "--pid-file", &pid_file, &id])
+    let mut runtime_cmd = Command::new(&runtime);
+    runtime_cmd.args(["--root", &root, "exec", "--detach", "--pid-file", &pid_file]);
+    if console.is_some() {
+        runtime_cmd.args(["--tty", "--console-socket", &get("console-socket")]);
+    }
+    runtime_cmd
+        .arg(&id)
         .args(cmd)
-        .stdin(Stdio::null())
         .stdout(Stdio::from(out_w))
-        .stderr(Stdio::from(err_w))
-        .spawn();
+        .stderr(Stdio::from(err_w));
+    if stdin && console.is_none() {
+        match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok((r, w)) => {
+                runtime_cmd.stdin(Stdio::from(r));
+                copy_stdin(File::from(w));
+            }
+            Err(e) => {
+                eprintln!("berth-monitor exec: pipe2: {e}");
+                return 255;
+            }
+        }
+    } else {
+        runtime_cmd.stdin(Stdio::null());
+    }
+    let child = runtime_cmd.spawn();
     let runtime_pid = match child {
         Ok(c) => c.id() as i32,
         Err(e) => {
@@ -112,7 +156,7 @@ pub fn exec(flags: HashMap<String, String>, cmd: &[String]) -> i32 {
     };
     // Our copies of the write ends went with the Command: EOF comes once the process
     // (and whatever inherited its stdio) has closed them.
-    let mut streams = [
+    let mut streams = vec![
         Stream {
             from: Some(File::from(out_r)),
             to: Box::new(std::io::stdout()),
@@ -168,7 +212,12 @@ pub fn exec(flags: HashMap<String, String>, cmd: &[String]) -> i32 {
             }
         }
         let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
-        let open: Vec<usize> = (0..2).filter(|&i| streams[i].from.is_some()).collect();
+        let waiting_console = console.as_ref().filter(|_| streams.len() == 2);
+        if let Some(c) = waiting_console {
+            fds.push(PollFd::new(c.listener().as_fd(), PollFlags::POLLIN));
+        }
+        let first_stream = fds.len();
+        let open: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].from.is_some()).collect();
         for &i in &open {
             fds.push(PollFd::new(
                 streams[i].from.as_ref().unwrap().as_fd(),
@@ -192,8 +241,34 @@ pub fn exec(flags: HashMap<String, String>, cmd: &[String]) -> i32 {
         if ready[0] {
             while let Ok(Some(_)) = sigfd.read_signal() {}
         }
+        if waiting_console.is_some() && ready[1] {
+            match console.as_ref().map(|c| c.receive()) {
+                Some(Ok(master)) => {
+                    if let (Ok(input), Ok(sizer)) = (master.try_clone(), master.try_clone()) {
+                        if stdin {
+                            copy_stdin(input);
+                        }
+                        // SAFETY: berthd passes the resize pipe as fd 3 in tty mode; nothing else owns it.
+                        let control = unsafe { File::from_raw_fd(3) };
+                        std::thread::spawn(move || super::console::apply_resizes(control, sizer));
+                    }
+                    streams.push(Stream {
+                        from: Some(master),
+                        to: Box::new(std::io::stdout()),
+                        kept: 0,
+                        dropped: 0,
+                    });
+                }
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Some(Err(e)) => {
+                    eprintln!("berth-monitor exec: console socket: {e}");
+                    return 255;
+                }
+                None => {}
+            }
+        }
         for (k, &i) in open.iter().enumerate() {
-            if ready[k + 1] {
+            if ready[k + first_stream] {
                 streams[i].pump(&mut buf, cap);
             }
         }

@@ -5,9 +5,12 @@
 //!
 //! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
+mod attach;
+mod console;
 mod control;
 mod exec;
 mod oom;
+mod portfwd;
 mod rro;
 
 use berth_core::beneath;
@@ -27,8 +30,9 @@ use std::time::Duration;
 pub(crate) fn usage() -> ! {
     eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH");
     eprintln!(
-        "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES -- CMD..."
+        "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES [--stdin 1] [--tty 1 --console-socket PATH] -- CMD..."
     );
+    eprintln!("       | berth-monitor port-forward [--netns PATH] --port N");
     eprintln!("  --log REL is the container log, relative to --log-root DIR; no symlink beneath DIR is followed");
     std::process::exit(2)
 }
@@ -77,8 +81,8 @@ struct Pipe {
     stream: Stream,
 }
 
-/// Reads what is ready on `p` and appends it to the log; closes the pipe at EOF.
-fn drain(p: &mut Pipe, buf: &mut [u8], out: &mut Vec<u8>, log: &mut File) {
+/// Reads what is ready on `p`, appends it to the log and hands it to attached clients; closes the pipe at EOF.
+fn drain(p: &mut Pipe, buf: &mut [u8], out: &mut Vec<u8>, log: &mut File, attach: &mut attach::Attach) {
     let Some(f) = p.file.as_mut() else { return };
     match f.read(buf) {
         Ok(0) => p.file = None,
@@ -87,8 +91,15 @@ fn drain(p: &mut Pipe, buf: &mut [u8], out: &mut Vec<u8>, log: &mut File) {
             let ts = crilog::timestamp(chrono::Utc::now());
             crilog::format_chunk(out, &ts, p.stream, &buf[..n]);
             let _ = log.write_all(out);
+            let kind = if matches!(p.stream, Stream::Stderr) {
+                attach::STDERR
+            } else {
+                attach::STDOUT
+            };
+            attach.broadcast(kind, &buf[..n]);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        // A tty's master is non-blocking (shared with the stdin writer).
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted || e.kind() == std::io::ErrorKind::WouldBlock => {}
         Err(_) => p.file = None,
     }
 }
@@ -139,6 +150,13 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
+    let mut attach = match attach::Attach::setup(&flags) {
+        Ok(a) => a,
+        Err(e) => {
+            report(serde_json::json!({"ok": false, "error": format!("stdin/tty/attach socket: {e}")}));
+            return 1;
+        }
+    };
     let pipes = || -> std::io::Result<(OwnedFd, OwnedFd)> { Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?) };
     let ((out_r, out_w), (err_r, err_w)) = match (pipes(), pipes()) {
         (Ok(a), Ok(b)) => (a, b),
@@ -160,9 +178,10 @@ fn run(flags: HashMap<String, String>) -> i32 {
             &bundle,
             "--pid-file",
             &pid_file,
-            &id,
         ])
-        .stdin(Stdio::null())
+        .args(attach.runtime_args(&flags))
+        .arg(&id)
+        .stdin(attach.runtime_stdin())
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w))
         .status();
@@ -186,6 +205,15 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
+    let master = match attach.take_master() {
+        Ok(m) => m,
+        Err(e) => {
+            report(
+                serde_json::json!({"ok": false, "error": format!("{runtime} create: no pty from the console socket: {e}")}),
+            );
+            return 1;
+        }
+    };
     // Blocked before berthd learns the PID (so before it can ask for anything): a control
     // signal (control.rs) then waits for the poll loop instead of killing us. Not earlier:
     // `runc create` would pass the mask on to the container's process.
@@ -204,7 +232,7 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
-    let mut pipes = [
+    let mut pipes = vec![
         Pipe {
             file: Some(File::from(out_r)),
             stream: Stream::Stdout,
@@ -214,6 +242,12 @@ fn run(flags: HashMap<String, String>) -> i32 {
             stream: Stream::Stderr,
         },
     ];
+    if let Some(m) = master {
+        pipes.push(Pipe {
+            file: Some(m),
+            stream: Stream::Stdout,
+        });
+    }
     let mut buf = vec![0u8; 16 * 1024];
     let mut out = Vec::with_capacity(16 * 1024 + 256);
     let mut exit_code = reap(pid);
@@ -229,14 +263,12 @@ fn run(flags: HashMap<String, String>) -> i32 {
                 break;
             }
         }
-        let (a, b) = (
-            pipes[0].file.as_ref().map(|f| f.as_fd()),
-            pipes[1].file.as_ref().map(|f| f.as_fd()),
-        );
         let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
-        for f in [a, b].into_iter().flatten() {
-            fds.push(PollFd::new(f, PollFlags::POLLIN));
+        for f in pipes.iter().filter_map(|p| p.file.as_ref()) {
+            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
         }
+        let attach_from = fds.len();
+        attach.poll_fds(&mut fds);
         let timeout = if exit_code.is_some() {
             PollTimeout::from(100u16)
         } else {
@@ -250,8 +282,10 @@ fn run(flags: HashMap<String, String>) -> i32 {
                 break;
             }
         }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
+        let ready: Vec<bool> = revents.iter().map(|r| !r.is_empty()).collect();
         drop(fds);
+        attach.handle(&revents[attach_from..]);
         if ready[0] {
             while let Ok(Some(si)) = sigfd.read_signal() {
                 if si.ssi_signo == control::REOPEN_LOG as u32 {
@@ -274,7 +308,7 @@ fn run(flags: HashMap<String, String>) -> i32 {
                 continue;
             }
             if ready.get(i).copied().unwrap_or(false) {
-                drain(p, &mut buf, &mut out, &mut log);
+                drain(p, &mut buf, &mut out, &mut log, &mut attach);
             }
             i += 1;
         }
@@ -339,6 +373,7 @@ fn main() {
             let split = args.iter().position(|a| a == "--").unwrap_or_else(|| usage());
             std::process::exit(exec::exec(parse_flags(&args[1..split]), &args[split + 1..]))
         }
+        Some("port-forward") => std::process::exit(portfwd::port_forward(parse_flags(&args[1..]))),
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
         Some("pause") => std::process::exit(pause()),
         Some("rro") => std::process::exit(rro::rro(&args[1..])),
