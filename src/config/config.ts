@@ -33,6 +33,10 @@ export interface Config {
    * image store, less a 1 GiB reserve, lowers it further at pull time.
    */
   maxLayerBytes: number;
+  /** Layers a pull fetches and extracts at once. */
+  maxConcurrentDownloads: number;
+  /** Registry credentials (containers-auth.json / Docker config.json); default: REGISTRY_AUTH_FILE, then the usual places. */
+  authFile?: string;
 }
 
 export function defaults(): Config {
@@ -50,6 +54,7 @@ export function defaults(): Config {
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
     maxLayerBytes: 64 * 1024 ** 3,
+    maxConcurrentDownloads: 3,
   };
 }
 
