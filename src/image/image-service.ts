@@ -174,7 +174,8 @@ export class ImageService {
     if (layer.size > space) throw precondition(`${what}: layer ${layer.digest} is ${layer.size} bytes, more than the ${Math.max(space, 0)} bytes free in ${this.tmpDir}`);
     const work = path.join(this.tmpDir, `layer-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(work, { recursive: true });
-    const layerWhat = `layer ${layer.digest} of ${what}`;
+    // The extractor prefixes "layer ": this names which layer of which image, from which host.
+    const layerWhat = `${layer.digest} of ${what}`;
     try {
       // A gzip bomb stops at the configured cap, or before it would fill the disk.
       const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, space));

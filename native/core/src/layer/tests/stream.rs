@@ -103,6 +103,18 @@ fn accepts_a_tar_without_its_trailer() {
     let r = f.run_with(&blob, Some(blob.len() as u64), BIG).unwrap();
     assert_eq!(r.diff_id, sha(&tarball));
     assert_eq!(fs::read(f.dest().join("a")).unwrap(), b"x");
+    // umoci 0.4.7 also leaves out the last member's padding: the stream ends with its data.
+    let mut unpadded = Tar::default().file("b", b"y").file("c", &[3; 700]).done();
+    unpadded.truncate(unpadded.len() - 1024 - (512 - 700 % 512));
+    let r = f.run_with(&gz(&unpadded), None, BIG).unwrap();
+    assert_eq!(r.diff_id, sha(&unpadded));
+    assert_eq!(fs::read(f.dest().join("c")).unwrap().len(), 700);
+    // Part of a padding, or part of a member's data, is still a truncated archive.
+    for cut in [unpadded.len() + 10, unpadded.len() - 1] {
+        let mut t = Tar::default().file("b", b"y").file("c", &[3; 700]).done();
+        t.truncate(cut);
+        assert!(f.run_with(&gz(&t), None, BIG).is_err(), "cut at {cut}");
+    }
 }
 
 #[test]

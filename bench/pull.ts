@@ -1,0 +1,44 @@
+// `npm run bench:pull` (scripts/bench.sh pull): pull + unpack of a large image built from
+// real files (scripts/build-bench-image.sh: the machine's shared libraries in 5 layers,
+// ~254 MB gzip, ~650 MB unpacked) from the loopback registry into a fresh berthd.
+// Prints the time, MB/s (compressed and unpacked), and berthd's RSS before and at its
+// peak (VmHWM). BENCH_N pulls (the image and its layers removed in between);
+// BENCH_CONCURRENCY sets max_concurrent_downloads. Figures only: asserts nothing.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot, startInstance } from '../test/helpers/instance.js';
+
+const image = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-bench-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  .trim()
+  .split('\n')
+  .pop()!;
+const n = Number(process.env.BENCH_N ?? 3);
+const concurrency = process.env.BENCH_CONCURRENCY;
+const status = (pid: number, key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${image}`], { encoding: 'utf8' })) as { layers: Array<{ size: number }> };
+const gz = manifest.layers.reduce((a, l) => a + l.size, 0);
+
+const inst = await startInstance({ toml: concurrency ? `max_concurrent_downloads = ${concurrency}` : '' });
+try {
+  const pid = inst.proc.pid!;
+  const rssBefore = status(pid, 'VmRSS');
+  const times: number[] = [];
+  let unpacked = 0;
+  for (let i = 0; i < n; i++) {
+    execFileSync('sync');
+    const t0 = process.hrtime.bigint();
+    const { imageRef } = await inst.img.pullImage({ image: { image } }, 600_000);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    unpacked = Number(execFileSync('du', ['-sb', path.join(inst.root, 'layers')], { encoding: 'utf8' }).split('\t')[0]);
+    await inst.img.removeImage({ image: { image: imageRef } });
+  }
+  const best = Math.min(...times);
+  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  console.log(`image: ${image}, ${manifest.layers.length} layers, ${(gz / 1e6).toFixed(0)} MB compressed, ${(unpacked / 1e6).toFixed(0)} MB unpacked`);
+  console.log(`berth pull+unpack (max_concurrent_downloads ${concurrency ?? 'default'}): runs ${times.map((t) => t.toFixed(2)).join(' ')} s`);
+  console.log(`berth: median ${median.toFixed(2)} s, best ${best.toFixed(2)} s = ${(gz / 1e6 / median).toFixed(0)} MB/s compressed, ${(unpacked / 1e6 / median).toFixed(0)} MB/s unpacked (median)`);
+  console.log(`berthd RSS: ${rssBefore.toFixed(0)} MiB before, peak ${status(pid, 'VmHWM').toFixed(0)} MiB (VmHWM)`);
+} finally {
+  await inst.cleanup();
+}
