@@ -16,20 +16,37 @@ const image = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-bench-
 const n = Number(process.env.BENCH_N ?? 3);
 const concurrency = process.env.BENCH_CONCURRENCY;
 const status = (pid: number, key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+/** CPU seconds (user + system) of a process, or of one of its threads. */
+const cpu = (stat: string) => {
+  const f = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${image}`], { encoding: 'utf8' })) as { layers: Array<{ size: number }> };
 const gz = manifest.layers.reduce((a, l) => a + l.size, 0);
 
-const inst = await startInstance({ toml: concurrency ? `max_concurrent_downloads = ${concurrency}` : '' });
+const inst = await startInstance({ toml: concurrency ? `max_concurrent_downloads = ${concurrency}` : '', env: process.env.BENCH_ENV ? Object.fromEntries([process.env.BENCH_ENV.split('=') as [string, string]]) : undefined });
 try {
   const pid = inst.proc.pid!;
   const rssBefore = status(pid, 'VmRSS');
+  const anonBefore = status(pid, 'RssAnon');
+  let anonPeak = anonBefore;
   const times: number[] = [];
+  const cpuAll: number[] = [];
+  const cpuMain: number[] = [];
   let unpacked = 0;
   for (let i = 0; i < n; i++) {
     execFileSync('sync');
+    const [all0, main0] = [cpu(`/proc/${pid}/stat`), cpu(`/proc/${pid}/task/${pid}/stat`)];
+    const sampler = setInterval(() => {
+      anonPeak = Math.max(anonPeak, status(pid, 'RssAnon'));
+    }, 100);
     const t0 = process.hrtime.bigint();
     const { imageRef } = await inst.img.pullImage({ image: { image } }, 600_000);
     times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    clearInterval(sampler);
+    // Exited worker threads' time is counted in the process's (task stats are cumulative).
+    cpuAll.push(cpu(`/proc/${pid}/stat`) - all0);
+    cpuMain.push(cpu(`/proc/${pid}/task/${pid}/stat`) - main0);
     unpacked = Number(execFileSync('du', ['-sb', path.join(inst.root, 'layers')], { encoding: 'utf8' }).split('\t')[0]);
     await inst.img.removeImage({ image: { image: imageRef } });
   }
@@ -38,7 +55,8 @@ try {
   console.log(`image: ${image}, ${manifest.layers.length} layers, ${(gz / 1e6).toFixed(0)} MB compressed, ${(unpacked / 1e6).toFixed(0)} MB unpacked`);
   console.log(`berth pull+unpack (max_concurrent_downloads ${concurrency ?? 'default'}): runs ${times.map((t) => t.toFixed(2)).join(' ')} s`);
   console.log(`berth: median ${median.toFixed(2)} s, best ${best.toFixed(2)} s = ${(gz / 1e6 / median).toFixed(0)} MB/s compressed, ${(unpacked / 1e6 / median).toFixed(0)} MB/s unpacked (median)`);
-  console.log(`berthd RSS: ${rssBefore.toFixed(0)} MiB before, peak ${status(pid, 'VmHWM').toFixed(0)} MiB (VmHWM)`);
+  console.log(`berthd CPU per pull: ${cpuAll.map((c) => c.toFixed(2)).join(' ')} s in all, of which the event loop thread ${cpuMain.map((c) => c.toFixed(2)).join(' ')} s`);
+  console.log(`berthd RSS: ${rssBefore.toFixed(0)} MiB before, peak ${status(pid, 'VmHWM').toFixed(0)} MiB (VmHWM); anonymous memory ${anonBefore.toFixed(0)} MiB before, peak ${anonPeak.toFixed(0)} MiB (sampled every 100 ms)`);
 } finally {
   await inst.cleanup();
 }

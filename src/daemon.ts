@@ -69,6 +69,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     maxLayerBytes: cfg.maxLayerBytes,
     maxConcurrentDownloads: cfg.maxConcurrentDownloads,
     authFiles: cfg.authFile ? [cfg.authFile] : undefined,
+    signaturePolicy: cfg.signaturePolicy,
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,

@@ -37,6 +37,8 @@ export interface Config {
   maxConcurrentDownloads: number;
   /** Registry credentials (containers-auth.json / Docker config.json); default: REGISTRY_AUTH_FILE, then the usual places. */
   authFile?: string;
+  /** containers-policy.json(5) file (insecureAcceptAnything/reject per scope); a missing file accepts all. */
+  signaturePolicy: string;
 }
 
 export function defaults(): Config {
@@ -55,6 +57,7 @@ export function defaults(): Config {
     createTimeoutSeconds: 60,
     maxLayerBytes: 64 * 1024 ** 3,
     maxConcurrentDownloads: 3,
+    signaturePolicy: '/etc/containers/policy.json',
   };
 }
 

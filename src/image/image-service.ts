@@ -14,6 +14,7 @@ import { fetchManifest, fetchSmallBlob, Session, type Source, streamBlob } from 
 import { registryHost } from '../registry/http.js';
 import type { RegistriesConf } from '../registry/registries-conf.js';
 import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef } from './image-store.js';
+import { Policy } from './policy.js';
 import { formatReference, parseReference, repoName } from './reference.js';
 
 /** Layers fetched and extracted at once, unless configured. */
@@ -22,6 +23,36 @@ export const DEFAULT_CONCURRENT_DOWNLOADS = 3;
 const PROGRESS_MS = 5000;
 /** Space a pull leaves free on the image store's filesystem. */
 const SPACE_RESERVE = 1024 ** 3;
+
+/** Bytes handed to the native side per write: fewer, larger crossings than HTTP's 16–64 KiB chunks. */
+const BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Gathers HTTP chunks into one reused buffer and writes it to the sink when full. The
+ * sink copies what it is given before `write` resolves, so the buffer is reused at once
+ * and a pull leaves no garbage behind per chunk.
+ */
+class Batch {
+  private readonly buf = Buffer.allocUnsafe(BATCH_BYTES);
+  private fill = 0;
+  constructor(private readonly sink: { write(chunk: Uint8Array): Promise<void> }) {}
+
+  async add(chunk: Uint8Array): Promise<void> {
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, BATCH_BYTES - this.fill);
+      this.buf.set(chunk.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === BATCH_BYTES) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.fill === 0) return;
+    await this.sink.write(this.buf.subarray(0, this.fill));
+    this.fill = 0;
+  }
+}
 
 export class ImageService {
   private readonly inflight = new Map<string, Promise<ImageRecord>>();
@@ -35,7 +66,7 @@ export class ImageService {
     private readonly log: Logger,
     /** Tells whether a container still uses an image (removal is refused then). */
     private readonly inUse: (imageId: string) => boolean,
-    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[] },
+    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string },
   ) {
     this.tmpDir = path.join(store.root, 'tmp');
   }
@@ -79,6 +110,8 @@ export class ImageService {
 
   private async doPull(key: string, ref: ReturnType<typeof parseReference>, auth?: CriAuth): Promise<ImageRecord> {
     const name = repoName(ref);
+    // Read at each pull, as registries.conf is: an edited policy applies at once.
+    Policy.load(this.limits.signaturePolicy).check(key, name);
     const { endpoints, blocked } = this.registries().endpoints(name);
     if (blocked) throw precondition(`image ${key}: registry for ${name} is blocked in registries.conf`);
     let lastErr: unknown;
@@ -180,18 +213,20 @@ export class ImageService {
       // A gzip bomb stops at the configured cap, or before it would fill the disk.
       const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, space));
       const sink = native.startLayerSink(path.join(work, 'diff'), layerWhat, layer.digest, layer.diffId, layer.size, maxBytes);
+      const batch = new Batch(sink);
       try {
         await streamBlob(
           session,
           layer.digest,
           layer.size,
           async (chunk) => {
-            await sink.write(chunk);
             progress.done += chunk.length;
+            await batch.add(chunk);
           },
           what,
           (at, err) => this.log.warn({ layer: layer.digest, host: session.host, at, err }, 'layer download interrupted; resuming'),
         );
+        await batch.flush();
       } catch (e) {
         if (e instanceof BerthError) {
           // The download failed: stop the worker (it must not judge a partial blob)

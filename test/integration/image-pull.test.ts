@@ -2,10 +2,12 @@
 // tar without its trailer, as umoci writes), an index's digest as the RepoDigest, and
 // the faults a pull must ride out — a connection cut mid-blob (resumed with Range),
 // 503s (retried), two pulls at once (one download) — produced by a fault-injecting
-// proxy in front of the real registry (test/helpers/fault-proxy.ts).
+// proxy in front of the real registry (test/helpers/fault-proxy.ts). Serial: each checks
+// that the store's tmp/ is empty afterwards.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { FaultProxy } from '../helpers/fault-proxy.js';
@@ -15,11 +17,13 @@ import { sha256, tar } from '../helpers/tar.js';
 
 let inst: Instance;
 const local: Target = { registry };
+const policyFile = path.join(os.tmpdir(), `berth-policy-${randomBytes(4).toString('hex')}.json`);
 test.before(async () => {
-  inst = await startInstance();
+  inst = await startInstance({ toml: `signature_policy = "${policyFile}"` });
 });
 test.after.always(async () => {
   await inst?.cleanup();
+  rmSync(policyFile, { force: true });
 });
 
 /** The files of each layer of a pulled image, by layer (read from the store's layer dirs). */
@@ -30,7 +34,7 @@ function layerFiles(id: string): string[][] {
 
 const tag = () => randomBytes(4).toString('hex');
 
-test('zstd, uncompressed and gzip layers unpack; a tar without its trailer is accepted', async (t) => {
+test.serial('zstd, uncompressed and gzip layers unpack; a tar without its trailer is accepted', async (t) => {
   const gz = tar([{ name: 'from-gzip', data: 'g\n' }]);
   const zs = tar([{ name: 'from-zstd', data: 'z\n' }, { name: '.wh.from-gzip' }]);
   // umoci ends its tars right after the last member: no two zero blocks.
@@ -46,7 +50,7 @@ test('zstd, uncompressed and gzip layers unpack; a tar without its trailer is ac
   t.deepEqual(readdirSync(path.join(inst.root, 'tmp')), [], 'no temp copy is left');
 });
 
-test('a tag that names an index records the index digest as the RepoDigest', async (t) => {
+test.serial('a tag that names an index records the index digest as the RepoDigest', async (t) => {
   const body = tar([{ name: 'in-index', data: 'i\n' }]);
   const tg = tag();
   const m = await pushOci(local, 'pull/index', `${tg}-amd64`, [{ blob: gzipSync(body), diffId: sha256(body), mediaType: layerTypes.gzip }]);
@@ -68,7 +72,7 @@ test('a tag that names an index records the index digest as the RepoDigest', asy
   t.is(again.imageRef, imageRef);
 });
 
-test('a connection cut mid-blob is resumed with Range; 503s are retried; two pulls at once share one download', async (t) => {
+test.serial('a connection cut mid-blob is resumed with Range; 503s are retried; two pulls at once share one download', async (t) => {
   const proxy = await new FaultProxy(registry, { cuts: 1, cutAfter: 300_000, manifest503: 2 }).start();
   t.teardown(() => proxy.stop());
   // Incompressible data, so the blob is as big as the file.
@@ -90,7 +94,7 @@ test('a connection cut mid-blob is resumed with Range; 503s are retried; two pul
   await inst.waitForLog(/layer download interrupted; resuming/);
 });
 
-test('a manifest over 4 MiB, or one that is not what its digest says, is refused naming the image and host', async (t) => {
+test.serial('a manifest over 4 MiB, or one that is not what its digest says, is refused naming the image and host', async (t) => {
   // The real registry refuses to store manifests over 4 MiB, so a proxy serves one.
   const proxy = await new FaultProxy(registry).start();
   t.teardown(() => proxy.stop());
@@ -106,4 +110,16 @@ test('a manifest over 4 MiB, or one that is not what its digest says, is refused
     message: /INVALID_ARGUMENT.*pull\/lies:v1.*manifest digest mismatch from 127\.0\.0\.1:\d+/,
   });
   t.deepEqual(readdirSync(path.join(inst.root, 'tmp')), []);
+});
+
+test.serial('policy.json: a rejected scope refuses the pull (FAILED_PRECONDITION) before the registry is asked', async (t) => {
+  const body = tar([{ name: 'p', data: 'p' }]);
+  const tg = tag();
+  await pushOci(local, 'pull/policy', tg, [{ blob: gzipSync(body), diffId: sha256(body), mediaType: layerTypes.gzip }]);
+  writeFileSync(policyFile, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: { docker: { [`${registry}/pull/policy`]: [{ type: 'reject' }] } } }));
+  t.teardown(() => rmSync(policyFile, { force: true }));
+  await t.throwsAsync(inst.img.pullImage({ image: { image: `${registry}/pull/policy:${tg}` } }), { message: /FAILED_PRECONDITION.*rejected by signature policy/ });
+  rmSync(policyFile);
+  const { imageRef } = await inst.img.pullImage({ image: { image: `${registry}/pull/policy:${tg}` } });
+  t.regex(imageRef, /^sha256:/);
 });

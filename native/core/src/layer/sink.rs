@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// Chunks buffered per layer before `write` waits (HTTP chunks are 16–64 KiB).
-pub const CAPACITY: usize = 32;
+/// Chunks buffered per layer before `write` waits. berthd writes chunks of up to 1 MiB,
+/// so a layer holds at most ~8 MiB in flight.
+pub const CAPACITY: usize = 8;
 
 /// What the worker is told to extract, and where.
 pub struct Job {
