@@ -134,7 +134,7 @@ export class ImageService {
     const resolved = await fetchManifest(session, ref.digest ?? ref.tag!, what);
     const { manifest } = resolved;
     const configBlob = await fetchSmallBlob(session, manifest.config.digest, what);
-    let config: { config?: ImageConfig; rootfs?: { diff_ids?: string[] } };
+    let config: { config?: ImageConfig; rootfs?: { diff_ids?: string[] } } & NonNullable<ImageRecord['spec']>;
     try {
       config = JSON.parse(configBlob.toString('utf8'));
     } catch {
@@ -173,6 +173,16 @@ export class ImageService {
       size: layers.reduce((a, l) => a + l.size, 0) + configBlob.length,
       config: config.config ?? {},
       pulledAt: Date.now(),
+      spec: {
+        created: config.created,
+        author: config.author,
+        architecture: config.architecture,
+        os: config.os,
+        variant: config.variant,
+        rootfs: config.rootfs,
+        history: Array.isArray(config.history) ? config.history : undefined,
+      },
+      manifestDigest: resolved.manifestDigest,
     };
     await this.store.put(img);
     const ms = Date.now() - started;

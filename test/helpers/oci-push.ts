@@ -53,6 +53,7 @@ export async function pushOci(t: Target, repo: string, tag: string, layers: Push
       os: 'linux',
       config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'], ...config },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map(() => ({ created_by: 'berth test layer' })),
     }),
   );
   const descs = [];

@@ -70,6 +70,14 @@ test.serial('a tag that names an index records the index digest as the RepoDiges
   // Pulled by the index digest, the same image and RepoDigest.
   const again = await inst.img.pullImage({ image: { image: `${registry}/pull/index@${indexDigest}` } });
   t.is(again.imageRef, imageRef);
+  // Verbose status: the image config with its history, and the platform manifest.
+  const verbose = await inst.img.imageStatus({ image: { image: imageRef }, verbose: true });
+  const info = JSON.parse(verbose.info.info!) as { imageSpec: { os: string; architecture: string; rootfs: { diff_ids: string[] }; history: unknown[]; config: { Cmd: string[] } }; manifestDigest: string };
+  t.is(info.manifestDigest, m.digest);
+  t.deepEqual([info.imageSpec.os, info.imageSpec.architecture], ['linux', 'amd64']);
+  t.deepEqual(info.imageSpec.rootfs.diff_ids, [sha256(body)]);
+  t.deepEqual(info.imageSpec.history, [{ created_by: 'berth test layer' }]);
+  t.deepEqual(info.imageSpec.config.Cmd, ['/bin/sh']);
 });
 
 test.serial('a connection cut mid-blob is resumed with Range; 503s are retried; two pulls at once share one download', async (t) => {
