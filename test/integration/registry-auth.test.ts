@@ -1,5 +1,7 @@
-// Registry auth against a real docker-registry with htpasswd (Basic) auth, started by
-// this test on its own port: refused anonymously and with a wrong password (clearly,
+// Registry auth against real docker-registry instances started by this test on their
+// own ports. Bearer token flow: a registry with `token` auth and a token server of the
+// test's own — a token fetched with the AuthConfig's credentials for the pull scope,
+// cached, and a registry_token sent as is. htpasswd (Basic) auth: refused anonymously and with a wrong password (clearly,
 // UNAUTHENTICATED), pulled with the CRI AuthConfig (username/password and `auth`) and
 // with an auth file (REGISTRY_AUTH_FILE); credentials never follow a redirect to another
 // host (a proxy redirects blob downloads to a storage server of the test's own).
@@ -10,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type AuthRegistry, startHtpasswdRegistry } from '../helpers/auth-registry.js';
+import { type AuthRegistry, startHtpasswdRegistry, startTokenRegistry, type TokenRegistry } from '../helpers/auth-registry.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { type Instance, startInstance } from '../helpers/instance.js';
 import { layerTypes, pushOci } from '../helpers/oci-push.js';
@@ -21,8 +23,14 @@ const authFile = path.join(os.tmpdir(), `berth-auth-${randomBytes(4).toString('h
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 let inst: Instance;
 let reg: AuthRegistry;
+let tokenReg: TokenRegistry;
 let image: string;
 test.before(async () => {
+  tokenReg = await startTokenRegistry({ bob: 'b0b' });
+  const tbody = tar([{ name: 'token-file', data: 'only with a token\n' }]);
+  await pushOci({ registry: tokenReg.address, authorization: `Bearer ${tokenReg.token('repository:tok/app:pull,push')}` }, 'tok/app', 'v1', [
+    { blob: gzipSync(tbody), diffId: sha256(tbody), mediaType: layerTypes.gzip },
+  ]);
   reg = await startHtpasswdRegistry({ alice: 's3cret' });
   const body = tar([{ name: 'secret-file', data: 'only for alice\n' }]);
   await pushOci({ registry: reg.address, authorization: basic('alice', 's3cret') }, 'private/app', 'v1', [
@@ -34,6 +42,7 @@ test.before(async () => {
 test.after.always(async () => {
   await inst?.cleanup();
   await reg?.stop();
+  await tokenReg?.stop();
   rmSync(authFile, { force: true });
 });
 
@@ -82,4 +91,19 @@ test.serial('credentials are not sent to the storage host a blob download redire
   t.true(storageSaw.length >= 2, 'config and layer came from the storage host');
   t.deepEqual(storageSaw.filter(Boolean), [], 'no Authorization header reached it');
   t.true(proxy.seen.some((s) => s.url.includes('/manifests/') && s.authorization === basic('alice', 's3cret')), 'the registry itself got the credentials');
+});
+
+test.serial('Bearer: a token for the pull scope, fetched with the AuthConfig credentials, cached; refused anonymously; a registry_token as is', async (t) => {
+  const image = `${tokenReg.address}/tok/app:v1`;
+  await t.throwsAsync(inst.img.pullImage({ image: { image } }), { message: /UNAUTHENTICATED.*token server 127\.0\.0\.1:\d+ .*refused a token for repository:tok\/app:pull/ });
+  tokenReg.requests.length = 0;
+  await pullThenRemove(t, { image: { image }, auth: { username: 'bob', password: 'b0b' } });
+  t.deepEqual(tokenReg.requests, [{ service: 'berth-test-registry', scope: 'repository:tok/app:pull', user: 'bob' }]);
+  // The cached token serves the next pull: the token server is not asked again.
+  await pullThenRemove(t, { image: { image }, auth: { username: 'bob', password: 'b0b' } });
+  t.is(tokenReg.requests.length, 1);
+  // A registry token goes to the registry as is (no token server round trip).
+  tokenReg.requests.length = 0;
+  await pullThenRemove(t, { image: { image }, auth: { registryToken: tokenReg.token('repository:tok/app:pull') } });
+  t.is(tokenReg.requests.length, 0);
 });
