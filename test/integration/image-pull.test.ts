@@ -6,7 +6,7 @@
 // that the store's tmp/ is empty afterwards.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
@@ -130,4 +130,31 @@ test.serial('policy.json: a rejected scope refuses the pull (FAILED_PRECONDITION
   rmSync(policyFile);
   const { imageRef } = await inst.img.pullImage({ image: { image: `${registry}/pull/policy:${tg}` } });
   t.regex(imageRef, /^sha256:/);
+});
+
+test.serial('berthd killed (-9) in the middle of a pull: after a restart no half layer counts, tmp/ is swept, and the pull completes', async (t) => {
+  // Layers of incompressible data, slowed by a proxy that cuts each connection once, so
+  // the kill lands while layers are being streamed.
+  const proxy = await new FaultProxy(registry, { cuts: 100, cutAfter: 2_000_000 }).start();
+  t.teardown(() => proxy.stop());
+  const layers = [0, 1, 2].map(() => {
+    const body = tar([{ name: `f${randomBytes(3).toString('hex')}`, data: randomBytes(6_000_000) }]);
+    return { blob: gzipSync(body, { level: 1 }), diffId: sha256(body), mediaType: layerTypes.gzip };
+  });
+  const tg = tag();
+  await pushOci(local, 'pull/killed', tg, layers);
+  const image = `${proxy.address}/pull/killed:${tg}`;
+  const pulling = inst.img.pullImage({ image: { image } }).catch((e: Error) => e);
+  await inst.waitForLog(/layer download interrupted; resuming/, 30_000);
+  await inst.restart(true);
+  t.true((await pulling) instanceof Error, 'the interrupted pull failed for its caller');
+  t.deepEqual(readdirSync(path.join(inst.root, 'tmp')), [], 'half layers in tmp/ were swept at start-up');
+  const layersDir = path.join(inst.root, 'layers');
+  for (const d of existsSync(layersDir) ? readdirSync(layersDir) : []) {
+    t.true(readdirSync(path.join(inst.root, 'layers', d)).includes('committed'), `layer ${d} is complete`);
+  }
+  t.falsy((await inst.img.imageStatus({ image: { image } })).image);
+  proxy.faults.cuts = 0;
+  const { imageRef } = await inst.img.pullImage({ image: { image } });
+  t.is(layerFiles(imageRef).length, 3);
 });
