@@ -185,11 +185,13 @@ export async function streamBlob(
           if (chunk.length === 0) continue;
         }
         if (received + chunk.length > size) throw invalid(`${what}: blob ${digest} from ${session.host} is longer than the ${size} bytes its descriptor says`);
+        watch.hold();
         try {
           await consume(chunk);
         } catch (e) {
           throw new Consumer(e);
         }
+        watch.touch();
         received += chunk.length;
       }
       if (received === size) return;

@@ -21,14 +21,26 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Bearer tokens by realm/service/scope/user, shared by all sessions of the daemon. */
 const tokens = new Map<string, { header: string; expires: number }>();
 
-/** Aborts a request when nothing arrived for `ms`; `touch` on progress. */
+/**
+ * Aborts a request when nothing arrived for `ms`; `touch` on progress. `hold` while the
+ * consumer is busy (a slow disk makes the download wait: that is backpressure, not a
+ * stalled registry).
+ */
 export class Watchdog {
   readonly controller = new AbortController();
   private timer: NodeJS.Timeout;
+  private held = false;
   constructor(ms: number) {
-    this.timer = setTimeout(() => this.controller.abort(new Error(`no progress for ${ms} ms`)), ms);
+    this.timer = setTimeout(() => {
+      if (this.held) this.timer.refresh();
+      else this.controller.abort(new Error(`no progress for ${ms} ms`));
+    }, ms);
+  }
+  hold(): void {
+    this.held = true;
   }
   touch(): void {
+    this.held = false;
     this.timer.refresh();
   }
   done(): void {
