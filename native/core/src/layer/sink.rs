@@ -11,8 +11,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Chunks buffered per layer before `write` waits. berthd writes chunks of up to 1 MiB,
-/// so a layer holds at most ~8 MiB in flight.
-pub const CAPACITY: usize = 8;
+/// so a layer holds at most ~4 MiB in flight (enough: the worker takes a few ms per
+/// chunk, the event loop refills in less; 8 cost 12 MiB more RSS over 3 layers, no speed).
+pub const CAPACITY: usize = 4;
 
 /// What the worker is told to extract, and where.
 pub struct Job {
