@@ -3,9 +3,12 @@
 // ~254 MB gzip, ~650 MB unpacked) from the loopback registry into a fresh berthd.
 // Prints the time, MB/s (compressed and unpacked), and berthd's RSS before and at its
 // peak (VmHWM). BENCH_N pulls (the image and its layers removed in between);
-// BENCH_CONCURRENCY sets max_concurrent_downloads. Figures only: asserts nothing.
+// BENCH_CONCURRENCY sets max_concurrent_downloads. With BENCH_PEERS=1 it also times
+// containers/image + containers/storage (`skopeo copy` into an overlay store of its own
+// under a temp dir) on the same image, and prints the ratio. Figures only: asserts nothing.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, startInstance } from '../test/helpers/instance.js';
 
@@ -57,6 +60,30 @@ try {
   console.log(`berth: median ${median.toFixed(2)} s, best ${best.toFixed(2)} s = ${(gz / 1e6 / median).toFixed(0)} MB/s compressed, ${(unpacked / 1e6 / median).toFixed(0)} MB/s unpacked (median)`);
   console.log(`berthd CPU per pull: ${cpuAll.map((c) => c.toFixed(2)).join(' ')} s in all, of which the event loop thread ${cpuMain.map((c) => c.toFixed(2)).join(' ')} s`);
   console.log(`berthd RSS: ${rssBefore.toFixed(0)} MiB before, peak ${status(pid, 'VmHWM').toFixed(0)} MiB (VmHWM); anonymous memory ${anonBefore.toFixed(0)} MiB before, peak ${anonPeak.toFixed(0)} MiB (sampled every 100 ms)`);
+  if (process.env.BENCH_PEERS) skopeoPeer(median);
 } finally {
   await inst.cleanup();
+}
+
+/** skopeo copy into containers-storage (CRI-O's pull path), BENCH_N times, each into a fresh store. */
+function skopeoPeer(berthMedian: number): void {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-bench-cs-'));
+    try {
+      execFileSync('sync');
+      const t0 = process.hrtime.bigint();
+      execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${image}`, `containers-storage:[overlay@${dir}/root+${dir}/run]bench/large:v1`], { stdio: 'inherit' });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    } finally {
+      // containers-storage leaves a private bind mount of its overlay dir: ours, under dir.
+      for (const line of readFileSync('/proc/mounts', 'utf8').split('\n').reverse()) {
+        const target = line.split(' ')[1];
+        if (target?.startsWith(`${dir}/`)) execFileSync('umount', [target]);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  console.log(`skopeo copy -> containers-storage (overlay): runs ${times.map((t) => t.toFixed(2)).join(' ')} s, median ${median.toFixed(2)} s; berth is ${(median / berthMedian).toFixed(2)}x faster`);
 }
