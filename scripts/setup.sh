@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_pkgs=()
-for p in runc crun containernetworking-plugins iptables busybox-static iproute2 "$@"; do
+# cmake builds zlib-ng, the native layer extractor's gzip inflater.
+for p in runc crun containernetworking-plugins iptables busybox-static iproute2 cmake "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

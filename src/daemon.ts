@@ -78,6 +78,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   let containers: ContainerService | undefined;
   const images = new ImageService(new ImageStore(cfg.root), () => RegistriesConf.load(cfg.registriesConf), log, (id) => containers?.imageInUse(id) ?? false, {
     maxLayerBytes: cfg.maxLayerBytes,
+    maxConcurrentDownloads: cfg.maxConcurrentDownloads,
+    authFiles: cfg.authFile ? [cfg.authFile] : undefined,
+    signaturePolicy: cfg.signaturePolicy,
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,

@@ -44,6 +44,12 @@ export interface Config {
   /** PEM certificate and key: when both are set the streaming server speaks HTTPS (URLs say https). */
   streamTlsCert: string;
   streamTlsKey: string;
+  /** Layers a pull fetches and extracts at once. */
+  maxConcurrentDownloads: number;
+  /** Registry credentials (containers-auth.json / Docker config.json); default: REGISTRY_AUTH_FILE, then the usual places. */
+  authFile: string;
+  /** containers-policy.json(5) file (insecureAcceptAnything/reject per scope); a missing file accepts all. */
+  signaturePolicy: string;
 }
 
 export function defaults(): Config {
@@ -67,6 +73,9 @@ export function defaults(): Config {
     streamPort: 0,
     streamTlsCert: '',
     streamTlsKey: '',
+    maxConcurrentDownloads: 3,
+    authFile: '',
+    signaturePolicy: '/etc/containers/policy.json',
   };
 }
 

@@ -8,6 +8,14 @@ export async function ImageStatus(ctx: CriContext, req: ImageStatusRequest): Pro
   if (!req.image?.image) throw invalid('ImageStatus needs an image');
   const img = ctx.images.find(req.image.image);
   const info: Record<string, string> = {};
-  if (img && req.verbose) info.info = JSON.stringify({ imageSpec: { config: img.config }, layers: img.layers });
+  // As CRI-O and containerd: the OCI image config (with history) under imageSpec.
+  if (img && req.verbose) {
+    info.info = JSON.stringify({
+      imageSpec: { ...img.spec, config: img.config },
+      manifestDigest: img.manifestDigest,
+      layers: img.layers,
+      pulledAt: new Date(img.pulledAt).toISOString(),
+    });
+  }
   return { image: img ? image(img) : undefined, info };
 }

@@ -4,6 +4,6 @@ import type { CriContext } from './context.js';
 
 export async function PullImage(ctx: CriContext, req: PullImageRequest): Promise<PullImageResponse> {
   if (!req.image?.image) throw invalid('PullImage needs an image');
-  const img = await ctx.images.pull(req.image.image);
+  const img = await ctx.images.pull(req.image.image, req.auth);
   return { imageRef: img.id };
 }

@@ -1,6 +1,7 @@
 // Pull, list, inspect and remove images. A pull resolves the reference through
-// registries.conf, fetches the manifest and config, and has the native core extract
-// each layer (digest and diffID verified in the same pass) into a temporary directory
+// registries.conf, fetches the manifest and config, and streams each layer (several at
+// once) from the HTTP body straight into the native extractor (digest, decompression
+// and diffID in the same pass, no temp copy of the blob) inside a temporary directory
 // that is renamed into place only when complete.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -8,17 +9,55 @@ import path from 'node:path';
 import { BerthError, invalid, precondition, wrap } from '../errors.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
-import { downloadBlob, fetchManifest, fetchSmallBlob, type Source } from '../registry/client.js';
+import { type CriAuth, type Credentials, fromAuthFile, fromCri } from '../registry/auth.js';
+import { fetchManifest, fetchSmallBlob, Session, type Source, streamBlob } from '../registry/client.js';
+import { registryHost } from '../registry/http.js';
 import type { RegistriesConf } from '../registry/registries-conf.js';
 import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef } from './image-store.js';
+import { Policy } from './policy.js';
 import { formatReference, parseReference, repoName } from './reference.js';
 
-const LAYER_CONCURRENCY = 3;
+/** Layers fetched and extracted at once, unless configured. */
+export const DEFAULT_CONCURRENT_DOWNLOADS = 3;
+/** How often a running pull logs its progress. */
+const PROGRESS_MS = 5000;
 /** Space a pull leaves free on the image store's filesystem. */
 const SPACE_RESERVE = 1024 ** 3;
 
+/** Bytes handed to the native side per write: fewer, larger crossings than HTTP's 16–64 KiB chunks. */
+const BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Gathers HTTP chunks into one reused buffer and writes it to the sink when full. The
+ * sink copies what it is given before `write` resolves, so the buffer is reused at once
+ * and a pull leaves no garbage behind per chunk.
+ */
+class Batch {
+  private readonly buf = Buffer.allocUnsafe(BATCH_BYTES);
+  private fill = 0;
+  constructor(private readonly sink: { write(chunk: Uint8Array): Promise<void> }) {}
+
+  async add(chunk: Uint8Array): Promise<void> {
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, BATCH_BYTES - this.fill);
+      this.buf.set(chunk.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === BATCH_BYTES) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.fill === 0) return;
+    await this.sink.write(this.buf.subarray(0, this.fill));
+    this.fill = 0;
+  }
+}
+
 export class ImageService {
   private readonly inflight = new Map<string, Promise<ImageRecord>>();
+  /** Layers being fetched, by chainID: two pulls that need one layer share its download. */
+  private readonly layersInflight = new Map<string, Promise<void>>();
   private readonly tmpDir: string;
 
   constructor(
@@ -27,7 +66,7 @@ export class ImageService {
     private readonly log: Logger,
     /** Tells whether a container still uses an image (removal is refused then). */
     private readonly inUse: (imageId: string) => boolean,
-    private readonly limits: { maxLayerBytes: number },
+    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string },
   ) {
     this.tmpDir = path.join(store.root, 'tmp');
   }
@@ -50,55 +89,82 @@ export class ImageService {
     return this.store.find(ref, normalised);
   }
 
-  async pull(ref: string): Promise<ImageRecord> {
+  /** Pulls `ref`; a pull of the same reference already running is joined, not repeated. */
+  async pull(ref: string, auth?: CriAuth): Promise<ImageRecord> {
     const parsed = parseReference(ref);
     const key = formatReference(parsed);
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.doPull(key, parsed).finally(() => this.inflight.delete(key));
+    const p = this.doPull(key, parsed, auth).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private async doPull(key: string, ref: ReturnType<typeof parseReference>): Promise<ImageRecord> {
+  /** Credentials for one endpoint: the request's AuthConfig if it is for that host, else the auth file's. */
+  private credentials(src: Source, auth: CriAuth | undefined): Credentials | undefined {
+    const cri = fromCri(auth);
+    const host = src.location.replace(/\/.*$/, '');
+    if (cri && (!cri.server || cri.server === host || cri.server === registryHost(src))) return cri;
+    return fromAuthFile(host, src.repository, this.limits.authFiles);
+  }
+
+  private async doPull(key: string, ref: ReturnType<typeof parseReference>, auth?: CriAuth): Promise<ImageRecord> {
     const name = repoName(ref);
+    // Read at each pull, as registries.conf is: an edited policy applies at once.
+    Policy.load(this.limits.signaturePolicy).check(key, name);
     const { endpoints, blocked } = this.registries().endpoints(name);
     if (blocked) throw precondition(`image ${key}: registry for ${name} is blocked in registries.conf`);
     let lastErr: unknown;
     for (const ep of endpoints) {
       try {
-        return await this.pullFrom({ ...ep }, key, ref);
+        return await this.pullFrom(new Session({ ...ep }, this.credentials({ ...ep }, auth)), key, ref);
       } catch (e) {
         lastErr = e;
         this.log.warn({ image: key, endpoint: ep.location, err: (e as Error).message }, 'pull from endpoint failed');
+        // Bad content is bad on every mirror; a refused login is not (mirrors differ).
         if (e instanceof BerthError && e.kind === 'InvalidArgument') break;
       }
     }
     throw lastErr instanceof BerthError ? lastErr : wrap(lastErr, `image ${key}`);
   }
 
-  private async pullFrom(src: Source, key: string, ref: ReturnType<typeof parseReference>): Promise<ImageRecord> {
+  private async pullFrom(session: Session, key: string, ref: ReturnType<typeof parseReference>): Promise<ImageRecord> {
     const started = Date.now();
-    const what = `image ${key} (${src.location})`;
-    const { manifest, digest } = await fetchManifest(src, ref.digest ?? ref.tag!, what);
-    const configBlob = await fetchSmallBlob(src, manifest.config.digest, what);
-    const config = JSON.parse(configBlob.toString('utf8')) as { config?: ImageConfig; rootfs?: { diff_ids?: string[] } };
+    const what = `image ${key} (${session.src.location})`;
+    const resolved = await fetchManifest(session, ref.digest ?? ref.tag!, what);
+    const { manifest } = resolved;
+    const configBlob = await fetchSmallBlob(session, manifest.config.digest, what);
+    let config: { config?: ImageConfig; rootfs?: { diff_ids?: string[] } } & NonNullable<ImageRecord['spec']>;
+    try {
+      config = JSON.parse(configBlob.toString('utf8'));
+    } catch {
+      throw invalid(`${what}: config ${manifest.config.digest} is not JSON`);
+    }
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {
       throw invalid(`${what}: config lists ${diffIds.length} diffIDs for ${manifest.layers.length} layers`);
     }
     const chains = chainIds(diffIds);
     const layers: LayerRef[] = manifest.layers.map((l, i) => ({ digest: l.digest, diffId: diffIds[i]!, chainId: chains[i]!, size: l.size }));
-    let next = 0;
-    const worker = async () => {
-      while (next < layers.length) await this.fetchLayer(src, layers[next++]!, what);
-    };
-    await Promise.all(Array.from({ length: Math.min(LAYER_CONCURRENCY, layers.length) }, worker));
+    const progress = { done: 0, total: layers.reduce((a, l) => a + (this.store.hasLayer(l.chainId) ? 0 : l.size), 0) };
+    const ticker = setInterval(() => this.log.info({ image: key, bytes: progress.done, total: progress.total }, 'pull progress'), PROGRESS_MS);
+    try {
+      let next = 0;
+      const worker = async () => {
+        while (next < layers.length) await this.layer(session, layers[next++]!, what, progress);
+      };
+      const n = Math.max(1, this.limits.maxConcurrentDownloads ?? DEFAULT_CONCURRENT_DOWNLOADS);
+      await Promise.all(Array.from({ length: Math.min(n, layers.length) }, worker));
+    } finally {
+      clearInterval(ticker);
+    }
 
     const id = manifest.config.digest;
     const existing = this.store.get(id);
     const tag = ref.tag ? `${repoName(ref)}:${ref.tag}` : undefined;
-    const repoDigest = `${repoName(ref)}@${digest}`;
+    // The digest the reference resolved to: an index's own when the tag names one, as
+    // containerd and CRI-O record it (the kubelet's imageID is built from it).
+    const repoDigest = `${repoName(ref)}@${resolved.digest}`;
     const img: ImageRecord = {
       id,
       repoTags: [...new Set([...(existing?.repoTags ?? []), ...(tag ? [tag] : [])])],
@@ -107,10 +173,31 @@ export class ImageService {
       size: layers.reduce((a, l) => a + l.size, 0) + configBlob.length,
       config: config.config ?? {},
       pulledAt: Date.now(),
+      spec: {
+        created: config.created,
+        author: config.author,
+        architecture: config.architecture,
+        os: config.os,
+        variant: config.variant,
+        rootfs: config.rootfs,
+        history: Array.isArray(config.history) ? config.history : undefined,
+      },
+      manifestDigest: resolved.manifestDigest,
     };
     await this.store.put(img);
-    this.log.info({ image: key, id, layers: layers.length, bytes: img.size, ms: Date.now() - started }, 'image pulled');
+    const ms = Date.now() - started;
+    this.log.info({ image: key, id, layers: layers.length, bytes: img.size, fetched: progress.done, ms, mbps: +(progress.done / 1e6 / (ms / 1000)).toFixed(1) }, 'image pulled');
     return img;
+  }
+
+  /** A layer, fetched unless committed already or joined if another pull is fetching it. */
+  private layer(session: Session, layer: LayerRef, what: string, progress: { done: number }): Promise<void> {
+    if (this.store.hasLayer(layer.chainId)) return Promise.resolve();
+    const running = this.layersInflight.get(layer.chainId);
+    if (running) return running;
+    const p = this.fetchLayer(session, layer, what, progress).finally(() => this.layersInflight.delete(layer.chainId));
+    this.layersInflight.set(layer.chainId, p);
+    return p;
   }
 
   /** Free bytes on the image store's filesystem, less a reserve for everything else. */
@@ -119,24 +206,54 @@ export class ImageService {
     return st.bavail * st.bsize - SPACE_RESERVE;
   }
 
-  /** Downloads and extracts one layer unless a committed copy (same chainID) exists. */
-  private async fetchLayer(src: Source, layer: LayerRef, what: string): Promise<void> {
+  /**
+   * Streams one layer from the registry into the native extractor (LayerSink: a bounded
+   * channel to a worker thread, so memory stays bounded and the event loop free), then
+   * commits it by rename.
+   */
+  private async fetchLayer(session: Session, layer: LayerRef, what: string, progress: { done: number }): Promise<void> {
     if (this.store.hasLayer(layer.chainId)) return;
     const space = await this.spaceLeft();
     if (layer.size > space) throw precondition(`${what}: layer ${layer.digest} is ${layer.size} bytes, more than the ${Math.max(space, 0)} bytes free in ${this.tmpDir}`);
     const work = path.join(this.tmpDir, `layer-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(work, { recursive: true });
+    // The extractor prefixes "layer ": this names which layer of which image, from which host.
+    const layerWhat = `${layer.digest} of ${what}`;
     try {
-      const blob = path.join(work, 'blob');
-      await downloadBlob(src, layer.digest, layer.size, blob, what);
       // A gzip bomb stops at the configured cap, or before it would fill the disk.
-      const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, (await this.spaceLeft()) - layer.size));
-      await native
-        .extractLayer(blob, path.join(work, 'diff'), `${layer.digest} of ${what}`, layer.digest, layer.diffId, layer.size, maxBytes)
-        .catch((e: Error) => {
-          throw invalid(e.message);
-        });
-      await fs.rm(blob);
+      const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, space));
+      const sink = native.startLayerSink(path.join(work, 'diff'), layerWhat, layer.digest, layer.diffId, layer.size, maxBytes);
+      const batch = new Batch(sink);
+      try {
+        await streamBlob(
+          session,
+          layer.digest,
+          layer.size,
+          async (chunk) => {
+            progress.done += chunk.length;
+            await batch.add(chunk);
+          },
+          what,
+          (at, err) => this.log.warn({ layer: layer.digest, host: session.host, at, err }, 'layer download interrupted; resuming'),
+        );
+        await batch.flush();
+      } catch (e) {
+        if (e instanceof BerthError) {
+          // The download failed: stop the worker (it must not judge a partial blob)
+          // before the work dir goes.
+          await sink.abort();
+          throw e;
+        }
+        // A write failed: the extractor stopped first, and its error says why.
+        const why = await sink.finish().then(
+          () => undefined,
+          (x: Error) => x,
+        );
+        throw invalid(why?.message ?? `${layerWhat}: ${(e as Error).message}`);
+      }
+      await sink.finish().catch((x: Error) => {
+        throw invalid(x.message);
+      });
       await fs.writeFile(path.join(work, 'committed'), JSON.stringify(layer));
       const dest = this.store.layerDir(layer.chainId);
       await fs.mkdir(path.dirname(dest), { recursive: true });

@@ -26,6 +26,10 @@ export interface ImageRecord {
   size: number;
   config: ImageConfig;
   pulledAt: number;
+  /** The rest of the OCI image config (created, platform, rootfs, history) for verbose ImageStatus; absent in records from before it was kept. */
+  spec?: { created?: string; author?: string; architecture?: string; os?: string; variant?: string; rootfs?: unknown; history?: unknown[] };
+  /** The platform manifest's digest (differs from the RepoDigest's when the tag names an index). */
+  manifestDigest?: string;
 }
 
 export function chainIds(diffIds: string[]): string[] {

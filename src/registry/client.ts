@@ -1,14 +1,15 @@
-// A thin distribution-spec (Docker Registry HTTP API v2) client: manifests with content
-// negotiation over the four manifest types, platform selection for indexes, blobs
-// streamed to disk. Auth, retries and resumption come with the image-service issue.
+// A distribution-spec (Docker Registry HTTP API v2) client over a `Session` (auth,
+// retries, timeouts, safe redirects: http.ts): manifests with content negotiation over
+// the four manifest types, platform selection for indexes, every document verified
+// against its digest, and blobs streamed chunk by chunk to a consumer, resumed with
+// HTTP Range where a connection drops mid-blob.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { BerthError, invalid, notFound, precondition, unavailable } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError, invalid, notFound, unavailable } from '../errors.js';
 import { digestRe } from './digest.js';
-import type { Endpoint } from './registries-conf.js';
+import type { Session } from './http.js';
+
+export { type Source, Session } from './http.js';
 
 export const mediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -31,119 +32,180 @@ export interface Manifest {
   layers: Descriptor[];
 }
 
-const MAX_MANIFEST = 4 * 1024 * 1024;
-
-export interface Source extends Endpoint {
-  repository: string;
-}
-
-function baseUrl(src: Source): string {
-  const host = src.location === 'docker.io' ? 'registry-1.docker.io' : src.location;
-  return `${src.insecure ? 'http' : 'https'}://${host}/v2/${src.repository}`;
-}
-
-async function get(url: string, accept: string[], what: string): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: accept.join(', ') }, redirect: 'follow', signal: AbortSignal.timeout(60_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw unavailable(`${what}: registry unreachable at ${new URL(url).host}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, e);
-  }
-  if (res.ok) return res;
-  await res.body?.cancel();
-  if (res.status === 404) throw notFound(`${what}: not found at ${new URL(url).host}`);
-  if (res.status === 401 || res.status === 403) {
-    throw new BerthError('Unauthenticated', `${what}: ${new URL(url).host} answered ${res.status} (registry auth is not supported yet)`);
-  }
-  if (res.status >= 500) throw unavailable(`${what}: ${new URL(url).host} answered ${res.status}`);
-  throw precondition(`${what}: ${new URL(url).host} answered ${res.status}`);
-}
+export const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Times one blob download may be resumed after its connection dropped. */
+const MAX_RESUMES = 5;
 
 function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** Reads a body into memory, stopping as soon as it passes `limit` (whatever the headers said). */
-async function readBounded(res: Response, limit: number, what: string): Promise<Buffer> {
-  const len = Number(res.headers.get('content-length') ?? '0');
-  if (len > limit) {
-    await res.body?.cancel();
-    throw invalid(`${what}: ${len} bytes is over the ${limit}-byte limit`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) {
-      await res.body?.cancel().catch(() => undefined);
-      throw invalid(`${what}: more than the ${limit}-byte limit`);
+async function readBounded(session: Session, path: string, accept: string[], limit: number, what: string): Promise<{ body: Buffer; res: Response }> {
+  const { res, watch } = await session.get(path, what, { accept: accept.join(', ') });
+  try {
+    const len = Number(res.headers.get('content-length') ?? '0');
+    if (len > limit) throw invalid(`${what}: ${len} bytes from ${session.host} is over the ${limit}-byte limit`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      watch.touch();
+      size += chunk.length;
+      if (size > limit) throw invalid(`${what}: more than the ${limit}-byte limit from ${session.host}`);
+      chunks.push(Buffer.from(chunk));
     }
-    chunks.push(Buffer.from(chunk));
+    return { body: Buffer.concat(chunks), res };
+  } catch (e) {
+    await res.body?.cancel().catch(() => undefined);
+    if (e instanceof BerthError) throw e;
+    throw unavailable(`${what}: reading from ${session.host} failed: ${(e as Error).message}`, e);
+  } finally {
+    watch.done();
   }
-  return Buffer.concat(chunks);
+}
+
+export interface Resolved {
+  manifest: Manifest;
+  /** Digest of what the reference names: the index when a tag points at one (the RepoDigest). */
+  digest: string;
+  /** Digest of the platform's image manifest. */
+  manifestDigest: string;
+}
+
+/** The node's platform in OCI terms. */
+export function nodePlatform(): { os: string; architecture: string } {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+  return { os: 'linux', architecture: arch };
 }
 
 /** Fetches the image manifest for `reference` (tag or digest), resolving an index to the node's platform. */
-export async function fetchManifest(src: Source, reference: string, what: string): Promise<{ manifest: Manifest; digest: string }> {
-  const accept = Object.values(mediaTypes);
-  const res = await get(`${baseUrl(src)}/manifests/${reference}`, accept, what);
-  const body = await readBounded(res, MAX_MANIFEST, `${what}: manifest`);
-  const digest = sha256(body);
-  if (reference.startsWith('sha256:') && digest !== reference) {
-    throw invalid(`${what}: manifest digest mismatch: asked ${reference}, got ${digest}`);
-  }
-  const doc = JSON.parse(body.toString('utf8')) as Manifest & { manifests?: Descriptor[] };
-  const type = doc.mediaType ?? res.headers.get('content-type') ?? '';
+export async function fetchManifest(session: Session, reference: string, what: string): Promise<Resolved> {
+  const { doc, digest, type } = await fetchDocument(session, reference, what);
   if (type === mediaTypes.ociIndex || type === mediaTypes.dockerList || doc.manifests) {
-    const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
-    const pick = doc.manifests?.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === arch);
-    if (!pick) throw notFound(`${what}: no manifest for linux/${arch} in the index`);
-    return fetchManifest(src, pick.digest, what);
+    const { os, architecture } = nodePlatform();
+    const pick = doc.manifests?.find((m) => m.platform?.os === os && m.platform?.architecture === architecture);
+    if (!pick) throw notFound(`${what}: no manifest for ${os}/${architecture} in the index ${digest} at ${session.host}`);
+    if (!digestRe.test(pick.digest)) throw invalid(`${what}: bad descriptor digest ${JSON.stringify(pick.digest)} in the index`);
+    const inner = await fetchDocument(session, pick.digest, what);
+    if (inner.doc.manifests) throw invalid(`${what}: index ${digest} points at another index`);
+    return { manifest: check(inner.doc, inner.type, what), digest, manifestDigest: inner.digest };
   }
+  return { manifest: check(doc, type, what), digest, manifestDigest: digest };
+}
+
+type Doc = Manifest & { manifests?: Descriptor[] };
+
+async function fetchDocument(session: Session, reference: string, what: string): Promise<{ doc: Doc; digest: string; type: string }> {
+  const { body, res } = await readBounded(session, `/manifests/${reference}`, Object.values(mediaTypes), MAX_MANIFEST, `${what}: manifest`);
+  const digest = sha256(body);
+  // A manifest named by digest must hash to it; one named by tag must match the digest
+  // the registry says it sent (when it says).
+  const claimed = reference.startsWith('sha256:') ? reference : res.headers.get('docker-content-digest');
+  if (claimed && claimed.startsWith('sha256:') && digest !== claimed) {
+    throw invalid(`${what}: manifest digest mismatch from ${session.host}: expected ${claimed}, got ${digest}`);
+  }
+  let doc: Doc;
+  try {
+    doc = JSON.parse(body.toString('utf8')) as Doc;
+  } catch {
+    throw invalid(`${what}: manifest from ${session.host} is not JSON`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw invalid(`${what}: manifest from ${session.host} is not an object`);
+  const header = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   if (doc.schemaVersion === 1) throw invalid(`${what}: Docker schema 1 manifests are not supported`);
+  // A document that is both an index and a manifest is ambiguous: refuse it.
+  if (doc.manifests && (doc.layers || doc.config)) throw invalid(`${what}: manifest ${digest} claims to be both an index and an image manifest`);
+  return { doc, digest, type: doc.mediaType ?? header };
+}
+
+function check(doc: Doc, type: string, what: string): Manifest {
   if (!doc.config || !Array.isArray(doc.layers)) throw invalid(`${what}: manifest of type ${type || 'unknown'} has no config/layers`);
   for (const d of [doc.config, ...doc.layers]) {
-    if (!digestRe.test(d.digest)) throw invalid(`${what}: bad descriptor digest ${JSON.stringify(d.digest)}`);
+    if (!d || !digestRe.test(d.digest)) throw invalid(`${what}: bad descriptor digest ${JSON.stringify(d?.digest)}`);
     if (!Number.isSafeInteger(d.size) || d.size < 0) throw invalid(`${what}: descriptor ${d.digest} has an absurd size ${JSON.stringify(d.size)}`);
   }
-  return { manifest: doc, digest };
+  return doc;
 }
 
 /** Fetches a small blob (the image config) into memory and verifies its digest. */
-export async function fetchSmallBlob(src: Source, digest: string, what: string): Promise<Buffer> {
-  const res = await get(`${baseUrl(src)}/blobs/${digest}`, ['*/*'], what);
-  const body = await readBounded(res, MAX_MANIFEST, `${what}: blob ${digest}`);
-  if (sha256(body) !== digest) throw invalid(`${what}: blob ${digest} digest mismatch`);
+export async function fetchSmallBlob(session: Session, digest: string, what: string): Promise<Buffer> {
+  const { body } = await readBounded(session, `/blobs/${digest}`, ['*/*'], MAX_MANIFEST, `${what}: blob ${digest}`);
+  if (sha256(body) !== digest) throw invalid(`${what}: blob ${digest} digest mismatch from ${session.host}`);
   return body;
 }
 
+/** A consumer's failure: ends the download at once (no resume). */
+class Consumer extends Error {
+  constructor(readonly inner: unknown) {
+    super('consumer failed');
+  }
+}
+
 /**
- * Streams a blob to `file`, reading no more than the descriptor's declared `size` (a
- * registry that sends more, or less, is refused). The digest is verified by the native
- * extractor in the same pass it decompresses.
+ * Streams a blob to `consume` chunk by chunk (awaiting each: backpressure), reading no
+ * more than the descriptor's `size`. A connection that drops mid-blob is resumed with
+ * `Range` from the byte reached (a registry that ignores Range answers 200: the bytes
+ * already passed are skipped). The digest is the consumer's to verify (the native
+ * extractor hashes what it reads).
  */
-export async function downloadBlob(src: Source, digest: string, size: number, file: string, what: string): Promise<void> {
-  const res = await get(`${baseUrl(src)}/blobs/${digest}`, ['*/*'], what);
-  if (!res.body) throw unavailable(`${what}: empty body for blob ${digest}`);
-  const declared = Number(res.headers.get('content-length') ?? size);
-  if (declared > size) {
-    await res.body.cancel();
-    throw invalid(`${what}: blob ${digest} is ${declared} bytes, but its descriptor says ${size}`);
+export async function streamBlob(
+  session: Session,
+  digest: string,
+  size: number,
+  consume: (chunk: Uint8Array) => Promise<void>,
+  what: string,
+  onResume?: (at: number, err: string) => void,
+): Promise<void> {
+  let received = 0;
+  for (let resumes = 0; ; resumes++) {
+    const headers: Record<string, string> = { accept: '*/*' };
+    if (received > 0) headers.range = `bytes=${received}-`;
+    const { res, watch } = await session.get(`/blobs/${digest}`, `${what}: blob ${digest}`, headers);
+    let skip = 0;
+    if (received > 0 && res.status !== 206) skip = received;
+    else if (res.status === 206 && !(res.headers.get('content-range') ?? '').startsWith(`bytes ${received}-`)) {
+      watch.done();
+      await res.body?.cancel().catch(() => undefined);
+      throw unavailable(`${what}: ${session.host} answered range ${res.headers.get('content-range')} for bytes ${received}- of blob ${digest}`);
+    }
+    const declared = res.headers.get('content-length');
+    if (declared !== null && Number(declared) - skip > size - received) {
+      watch.done();
+      await res.body?.cancel().catch(() => undefined);
+      throw invalid(`${what}: blob ${digest} from ${session.host} is ${Number(declared) + received - skip} bytes, but its descriptor says ${size}`);
+    }
+    try {
+      for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+        watch.touch();
+        let chunk = c;
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length);
+          skip -= n;
+          chunk = chunk.subarray(n);
+          if (chunk.length === 0) continue;
+        }
+        if (received + chunk.length > size) throw invalid(`${what}: blob ${digest} from ${session.host} is longer than the ${size} bytes its descriptor says`);
+        watch.hold();
+        try {
+          await consume(chunk);
+        } catch (e) {
+          throw new Consumer(e);
+        }
+        watch.touch();
+        received += chunk.length;
+      }
+      if (received === size) return;
+      throw new Error(`connection closed after ${received} of ${size} bytes`);
+    } catch (e) {
+      await res.body?.cancel().catch(() => undefined);
+      if (e instanceof Consumer) throw e.inner;
+      if (e instanceof BerthError) throw e;
+      const msg = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      if (resumes >= MAX_RESUMES) throw unavailable(`${what}: download of blob ${digest} from ${session.host} failed after ${resumes} resumes: ${msg}`, e);
+      onResume?.(received, msg);
+      await sleep(100 * 2 ** resumes);
+    } finally {
+      watch.done();
+    }
   }
-  let seen = 0;
-  const bounded = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > size) return cb(invalid(`${what}: blob ${digest} is longer than the ${size} bytes its descriptor says`));
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), bounded, createWriteStream(file, { mode: 0o600 }));
-  } catch (e) {
-    if (e instanceof BerthError) throw e;
-    throw unavailable(`${what}: download of blob ${digest} failed: ${(e as Error).message}`, e);
-  }
-  if (seen !== size) throw invalid(`${what}: blob ${digest} is ${seen} bytes, but its descriptor says ${size}`);
 }

@@ -8,9 +8,11 @@ use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
 mod confined;
+// Streamed layer extraction (the image service's pull path).
+mod layer_sink;
 pub mod notify;
 
-fn err(e: impl std::fmt::Display) -> Error {
+pub(crate) fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
 }
 
@@ -199,7 +201,7 @@ impl Task for ExtractTask {
 }
 
 /// A byte count from JS (a number): a non-negative integer no larger than 2^53.
-fn byte_count(what: &str, v: f64) -> Result<u64> {
+pub(crate) fn byte_count(what: &str, v: f64) -> Result<u64> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
         Ok(v as u64)
     } else {

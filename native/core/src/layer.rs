@@ -1,4 +1,4 @@
-//! Layer extraction: a (gzip-compressed or plain) tar blob becomes an overlay-ready
+//! Layer extraction: a (gzip- or zstd-compressed, or plain) tar blob becomes an overlay-ready
 //! directory. Both digests are computed in the same pass — the compressed one (the
 //! manifest's layer digest) and the uncompressed one (the config's diffID) — and checked.
 //! Whiteouts become overlay's form: `.wh.<name>` → a 0/0 char device, `.wh..wh..opq` →
@@ -9,6 +9,7 @@
 //! framing is ours with bounded extension members (`tarstream`), and the compressed
 //! and uncompressed sizes are capped so a gzip bomb stops early.
 mod apply;
+pub mod sink;
 mod tarstream;
 
 use apply::{Applier, Fail};
@@ -61,8 +62,6 @@ pub enum LayerError {
     },
     #[error("layer {layer}: uncompressed tar exceeds the limit of {limit} bytes")]
     TooLarge { layer: String, limit: u64 },
-    #[error("layer {layer}: zstd-compressed layers are not supported yet")]
-    Zstd { layer: String },
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +132,18 @@ pub fn safe_relative(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// What a layer must turn out to be: checked while it is read.
+#[derive(Debug, Clone, Default)]
+pub struct Expect<'a> {
+    /// The manifest's layer digest ("sha256:<hex>").
+    pub digest: Option<&'a str>,
+    /// The config's diffID ("sha256:<hex>").
+    pub diff_id: Option<&'a str>,
+    /// The descriptor's size: a blob of any other length is an error, and reading stops
+    /// at `size + 1` bytes.
+    pub size: Option<u64>,
+}
+
 /// Extracts `blob` into `dest` (created if missing; trusted, may be reached through
 /// symlinks — nothing beneath it is followed). `want_size` is the descriptor's size:
 /// a blob of any other length is an error, and reading stops at `want_size + 1` bytes.
@@ -146,6 +157,50 @@ pub fn extract(
     want_size: Option<u64>,
     max_uncompressed: u64,
 ) -> Result<Extracted, LayerError> {
+    let io_err = |op: &'static str| {
+        let layer = layer.to_string();
+        let path = blob.display().to_string();
+        move |source| LayerError::Io {
+            layer,
+            op,
+            path,
+            source,
+        }
+    };
+    let file = fs::File::open(blob).map_err(io_err("open"))?;
+    if let Some(want) = want_size {
+        let len = file.metadata().map_err(io_err("stat"))?.len();
+        if len != want {
+            return Err(LayerError::SizeMismatch {
+                layer: layer.into(),
+                expected: want,
+                actual: format!("got {len}"),
+            });
+        }
+    }
+    let want = Expect {
+        digest: want_digest,
+        diff_id: want_diff_id,
+        size: want_size,
+    };
+    extract_from(file, &blob.display().to_string(), dest, layer, &want, max_uncompressed)
+}
+
+/// Extracts a layer blob read from `blob` (a file, or a stream such as an HTTP body
+/// handed over by [`crate::layer::sink`]) into `dest`: the compressed digest, the
+/// decompression (gzip, zstd or none, told apart by magic bytes) and the diffID happen
+/// in this one pass, so the blob is never held in memory or on disk. `source` names
+/// the blob in errors.
+pub fn extract_from<R: Read>(
+    blob: R,
+    source: &str,
+    dest: &Path,
+    layer: &str,
+    want: &Expect,
+    max_uncompressed: u64,
+) -> Result<Extracted, LayerError> {
+    let (want_digest, want_diff_id, want_size) = (want.digest, want.diff_id, want.size);
+    let blob_path = Path::new(source);
     let io_err = |op: &'static str, path: &Path| {
         let layer = layer.to_string();
         let path = path.display().to_string();
@@ -161,13 +216,7 @@ pub fn extract(
         expected,
         actual,
     };
-    let file = fs::File::open(blob).map_err(io_err("open", blob))?;
-    if let Some(want) = want_size {
-        let len = file.metadata().map_err(io_err("stat", blob))?.len();
-        if len != want {
-            return Err(size_mismatch(want, format!("got {len}")));
-        }
-    }
+    let blob_io = |op: &'static str| io_err(op, blob_path);
     let outer = counted(want_size.unwrap_or(u64::MAX));
     let inner = counted(max_uncompressed);
     // Any read error may come from a size limit: report that, not the generic error.
@@ -186,17 +235,19 @@ pub fn extract(
     let mut buffered = BufReader::with_capacity(
         256 * 1024,
         Hashing {
-            inner: file,
+            inner: blob,
             state: outer.clone(),
         },
     );
-    let magic = buffered.fill_buf().map_err(io_err("read", blob)).map_err(limit_err)?;
+    let magic = buffered.fill_buf().map_err(blob_io("read")).map_err(limit_err)?;
     let decoded: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(MultiGzDecoder::new(buffered))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(LayerError::Zstd {
-            layer: layer.to_string(),
-        });
+        // Concatenated frames are read as one stream (zstd's default), as for gzip.
+        let d = zstd::stream::read::Decoder::with_buffer(buffered)
+            .map_err(blob_io("zstd init"))
+            .map_err(limit_err)?;
+        Box::new(d)
     } else {
         Box::new(buffered)
     };
@@ -219,7 +270,7 @@ pub fn extract(
         match tar.next(&mut entry) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(limit_err(io_err("read tar", blob)(e))),
+            Err(e) => return Err(limit_err(blob_io("read tar")(e))),
         }
         if let Err(f) = applier.apply(&entry, &mut tar) {
             let raw = String::from_utf8_lossy(&entry.path).into_owned();
@@ -250,7 +301,7 @@ pub fn extract(
     // Drain trailing padding so the digests cover the whole blob.
     let mut rest = tar.into_inner();
     io::copy(&mut rest, &mut io::sink())
-        .map_err(io_err("read", blob))
+        .map_err(blob_io("read"))
         .map_err(limit_err)?;
     drop(rest);
     let (diff_id, _) = finish(&inner);

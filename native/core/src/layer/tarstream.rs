@@ -118,13 +118,23 @@ impl<R: Read> TarReader<R> {
         if self.done {
             return Ok(false);
         }
-        self.skip(
-            self.remaining
-                .checked_add(self.pad)
-                .ok_or_else(|| bad("size overflow"))?,
-        )?;
+        self.skip(self.remaining)?;
+        // A stream that ends right after the last member's data — no padding, no
+        // trailer, as umoci writes its layers — is a clean end (Go's archive/tar, so
+        // containerd and containers/storage, read it so). Part of a padding is not.
+        let pad = self.pad;
         self.remaining = 0;
         self.pad = 0;
+        if pad > 0 {
+            let got = io::copy(&mut (&mut self.inner).take(pad), &mut io::sink())?;
+            if got == 0 {
+                self.done = true;
+                return Ok(false);
+            }
+            if got != pad {
+                return Err(bad("truncated tar padding"));
+            }
+        }
         let (mut long_path, mut long_link, mut have_pax) = (false, false, false);
         let mut b = [0u8; 512];
         loop {
