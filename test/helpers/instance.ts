@@ -121,7 +121,13 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   const launch = async () => {
     const p = spawnBerthd(['--config', configFile], opts.env, opts.berthd);
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitForSocket(socket, p);
+    try {
+      await waitForSocket(socket, p);
+    } catch (e) {
+      // A berthd that never came up is not left running (nothing else would stop it).
+      p.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}; its log:\n${stderr.split('\n').slice(-15).join('\n')}`);
+    }
     return p;
   };
   const stopProc = (p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') =>
