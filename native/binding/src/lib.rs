@@ -7,9 +7,9 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
-mod confined;
+pub mod confined;
 // Streamed layer extraction (the image service's pull path).
-mod layer_sink;
+pub mod layer_sink;
 pub mod notify;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> Error {
