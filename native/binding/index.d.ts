@@ -135,21 +135,13 @@ export interface DiskUsage {
   inodes: number
 }
 
+/** What a finished layer sink checked: the blob's digest and size and the tar's diffID. */
 export interface ExtractedLayer {
   digest: string
   diffId: string
   /** Bytes of the blob (f64: JS numbers). */
   size: number
 }
-
-/**
- * Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
- * verifies the blob digest and diffID when given. `layer` names it in errors. `size`
- * is the descriptor's size (the blob must have exactly that many bytes);
- * `maxUncompressed` caps the uncompressed tar (default 64 GiB). Nothing is written
- * outside `dest`: no symlink in the layer is ever followed.
- */
-export declare function extractLayer(blob: string, dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null, size?: number | undefined | null, maxUncompressed?: number | undefined | null): Promise<ExtractedLayer>
 
 /**
  * "dir", "file", "symlink" or "other" for `rel` beneath `root` (nothing followed), null
@@ -197,8 +189,10 @@ export declare function removeTree(path: string): Promise<void>
 export declare function sdNotify(socket: string, state: string): void
 
 /**
- * Starts extracting a streamed layer blob into `dest` (as `extractLayer` does for a
- * file: same checks, same confinement). `size` is the descriptor's size.
+ * Starts extracting a streamed layer blob into `dest`: whiteouts honoured, the blob
+ * digest, its size (`size`, the descriptor's) and the diffID verified, the uncompressed
+ * tar capped at `maxUncompressed` (default 64 GiB), and nothing written outside `dest`
+ * (no symlink in the layer is ever followed).
  */
 export declare function startLayerSink(dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null, size?: number | undefined | null, maxUncompressed?: number | undefined | null): LayerSink
 

@@ -2,7 +2,7 @@
 //! worker; the TS side hands each HTTP body chunk to `write` (its promise resolves when
 //! the bounded channel has room, so a slow disk slows the download, never the event
 //! loop) and calls `finish` for the verified result, or `abort` when the download fails.
-use crate::{byte_count, err, ExtractedLayer};
+use crate::{byte_count, err};
 use berth_core::layer::{self, sink};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -14,6 +14,15 @@ pub struct LayerSink {
 }
 
 type Done = tokio::sync::oneshot::Receiver<std::result::Result<layer::Extracted, layer::LayerError>>;
+
+/// What a finished layer sink checked: the blob's digest and size and the tar's diffID.
+#[napi(object)]
+pub struct ExtractedLayer {
+    pub digest: String,
+    pub diff_id: String,
+    /// Bytes of the blob (f64: JS numbers).
+    pub size: f64,
+}
 
 async fn outcome(done: Option<Done>) -> Result<ExtractedLayer> {
     let done = done.ok_or_else(|| err("layer sink already finished"))?;
@@ -57,8 +66,10 @@ impl LayerSink {
     }
 }
 
-/// Starts extracting a streamed layer blob into `dest` (as `extractLayer` does for a
-/// file: same checks, same confinement). `size` is the descriptor's size.
+/// Starts extracting a streamed layer blob into `dest`: whiteouts honoured, the blob
+/// digest, its size (`size`, the descriptor's) and the diffID verified, the uncompressed
+/// tar capped at `maxUncompressed` (default 64 GiB), and nothing written outside `dest`
+/// (no symlink in the layer is ever followed).
 #[napi]
 pub fn start_layer_sink(
     dest: String,

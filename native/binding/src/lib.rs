@@ -1,7 +1,7 @@
 //! napi glue: the only crate that knows about Node. Each export maps a berth-core call
 //! and its error (with context) to JS. Blocking work runs as AsyncTask on the libuv pool;
 //! namespace work additionally runs on its own short-lived thread inside berth-core.
-use berth_core::{cgdetail, cgroup, cgstats, layer, mount, ns, tree};
+use berth_core::{cgdetail, cgroup, cgstats, mount, ns, tree};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -158,48 +158,6 @@ pub fn unmount(target: String) -> Result<()> {
     mount::unmount(&target).map_err(err)
 }
 
-#[napi(object)]
-pub struct ExtractedLayer {
-    pub digest: String,
-    pub diff_id: String,
-    /// Bytes of the blob (f64: JS numbers).
-    pub size: f64,
-}
-
-pub struct ExtractTask {
-    blob: PathBuf,
-    dest: PathBuf,
-    layer: String,
-    digest: Option<String>,
-    diff_id: Option<String>,
-    size: Option<u64>,
-    max_uncompressed: u64,
-}
-
-impl Task for ExtractTask {
-    type Output = layer::Extracted;
-    type JsValue = ExtractedLayer;
-    fn compute(&mut self) -> Result<Self::Output> {
-        layer::extract(
-            &self.blob,
-            &self.dest,
-            &self.layer,
-            self.digest.as_deref(),
-            self.diff_id.as_deref(),
-            self.size,
-            self.max_uncompressed,
-        )
-        .map_err(err)
-    }
-    fn resolve(&mut self, _env: Env, o: Self::Output) -> Result<Self::JsValue> {
-        Ok(ExtractedLayer {
-            digest: o.digest,
-            diff_id: o.diff_id,
-            size: o.size as f64,
-        })
-    }
-}
-
 /// A byte count from JS (a number): a non-negative integer no larger than 2^53.
 pub(crate) fn byte_count(what: &str, v: f64) -> Result<u64> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
@@ -210,35 +168,6 @@ pub(crate) fn byte_count(what: &str, v: f64) -> Result<u64> {
             format!("{what} must be a non-negative integer, got {v}"),
         ))
     }
-}
-
-/// Extracts a layer blob (gzip or plain tar) into `dest`, honouring whiteouts, and
-/// verifies the blob digest and diffID when given. `layer` names it in errors. `size`
-/// is the descriptor's size (the blob must have exactly that many bytes);
-/// `maxUncompressed` caps the uncompressed tar (default 64 GiB). Nothing is written
-/// outside `dest`: no symlink in the layer is ever followed.
-#[napi(ts_return_type = "Promise<ExtractedLayer>")]
-pub fn extract_layer(
-    blob: String,
-    dest: String,
-    layer: String,
-    digest: Option<String>,
-    diff_id: Option<String>,
-    size: Option<f64>,
-    max_uncompressed: Option<f64>,
-) -> Result<AsyncTask<ExtractTask>> {
-    Ok(AsyncTask::new(ExtractTask {
-        blob: blob.into(),
-        dest: dest.into(),
-        layer,
-        digest,
-        diff_id,
-        size: size.map(|v| byte_count("size", v)).transpose()?,
-        max_uncompressed: match max_uncompressed {
-            Some(v) => byte_count("maxUncompressed", v)?,
-            None => layer::DEFAULT_MAX_UNCOMPRESSED,
-        },
-    }))
 }
 
 pub struct RemoveTreeTask {
