@@ -43,21 +43,20 @@ pub fn overlay_options(lowers: &[String], upper: &str, work: &str) -> Result<Str
 
 pub fn mount_overlay(lowers: &[String], upper: &str, work: &str, target: &str) -> Result<(), MountError> {
     let opts = overlay_options(lowers, upper, work)?;
+    overlay(&opts, target, MsFlags::empty(), "mount overlay")
+}
+
+/// Mounts an overlay with option string `opts` at `target`, refusing options the kernel
+/// would cut at its page limit.
+fn overlay(opts: &str, target: &str, flags: MsFlags, op: &'static str) -> Result<(), MountError> {
     if opts.len() >= 4096 {
         return Err(MountError::OptionsTooLong {
             target: target.to_string(),
             len: opts.len(),
         });
     }
-    mount(
-        Some("overlay"),
-        Path::new(target),
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(opts.as_str()),
-    )
-    .map_err(|source| MountError::Sys {
-        op: "mount overlay",
+    mount(Some("overlay"), Path::new(target), Some("overlay"), flags, Some(opts)).map_err(|source| MountError::Sys {
+        op,
         target: target.to_string(),
         source,
     })
@@ -74,24 +73,12 @@ pub fn mount_overlay_readonly(lowers: &[String], target: &str) -> Result<(), Mou
         check(p)?;
     }
     let opts = format!("lowerdir={}", lowers.join(":"));
-    if opts.len() >= 4096 {
-        return Err(MountError::OptionsTooLong {
-            target: target.to_string(),
-            len: opts.len(),
-        });
-    }
-    mount(
-        Some("overlay"),
-        Path::new(target),
-        Some("overlay"),
+    overlay(
+        &opts,
+        target,
         MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some(opts.as_str()),
+        "mount read-only overlay",
     )
-    .map_err(|source| MountError::Sys {
-        op: "mount read-only overlay",
-        target: target.to_string(),
-        source,
-    })
 }
 
 /// Mounts a tmpfs at `target` (a pod's /dev/shm): nosuid, nodev, noexec, world-writable
