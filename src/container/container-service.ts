@@ -372,7 +372,7 @@ export class ContainerService {
    * and they survive restarts). Serialised with stop/remove by the container's lock.
    */
   async updateResources(id: string, req: LinuxContainerResources): Promise<void> {
-    const host = { cgroupV2: native.cgroupInfo().mode === 'v2' };
+    const host = { cgroupV2: this.cgroupCaps.v2 };
     ociResources(req, host); // bad input is refused before anything else
     const found = await this.get(id);
     return this.lock.run(found.id, async () => {
@@ -414,8 +414,7 @@ export class ContainerService {
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
     if (cmd.length === 0) throw invalid('exec needs a command');
-    const c = await this.get(id);
-    if (c.state !== 'running') throw precondition(`container ${c.id} is ${c.state}, not running`);
+    const c = await this.running(id);
     const pidFile = path.join(c.bundle, `exec-${newId().slice(0, 8)}.pid`);
     const r = await this.d.runtimes.get(c.runtimeHandler).exec(c.id, cmd, timeoutSec * 1000, pidFile);
     if (r.timedOut) throw deadline(`exec in container ${c.id} timed out after ${timeoutSec} s`);
