@@ -11,6 +11,7 @@ import path from 'node:path';
 import { repoRoot, startInstance } from '../helpers/instance.js';
 import { registriesConf } from './registries.js';
 import { activeSkips, escapeRegex } from './skips.js';
+import { type Case, parseJunit } from '../helpers/junit.js';
 
 const version = process.env.CRITEST_VERSION ?? 'v1.37.0';
 
@@ -19,25 +20,6 @@ function critestBinary(): string {
   const bin = out.split('\n').find((l) => l.startsWith('critest='));
   if (!bin) throw new Error(`install-critest.sh printed no critest path:\n${out}`);
   return bin.slice('critest='.length).trim();
-}
-
-interface Case {
-  name: string;
-  status: 'passed' | 'failed' | 'skipped';
-  message: string;
-}
-
-/** The spec results of a Ginkgo JUnit report. */
-function parseJunit(xml: string): Case[] {
-  const out: Case[] = [];
-  for (const m of xml.matchAll(/<testcase name="([^"]*)"[^>]*?status="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g)) {
-    const name = m[1]!.replace(/&#34;|&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-    if (/^\[(BeforeSuite|AfterSuite|SynchronizedBeforeSuite|SynchronizedAfterSuite|ReportAfterSuite)\]/.test(name)) continue;
-    const status = m[2] === 'passed' ? 'passed' : m[2] === 'skipped' || m[2] === 'pending' ? 'skipped' : 'failed';
-    const message = /message="([^"]*)"/.exec(m[3] ?? '')?.[1] ?? '';
-    out.push({ name, status, message: message.slice(0, 300) });
-  }
-  return out;
 }
 
 async function main(): Promise<number> {

@@ -48,6 +48,8 @@ export interface InstanceOptions {
   env?: NodeJS.ProcessEnv;
   /** The berthd to run (an installed one); default: this checkout's dist/src/cli.js. */
   berthd?: string;
+  /** More runtime handlers (name → OCI runtime path) beside runc, crun and crun-v1. */
+  extraRuntimes?: Record<string, string>;
 }
 
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
@@ -113,6 +115,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
       opts.toml ?? '', // top-level keys: before the first [table]
       '[runtimes.runc]', 'path = "runc"', '[runtimes.crun]', 'path = "crun"',
       '[runtimes.crun-v1]', `path = "${path.join(repoRoot, 'test', 'fixtures', 'crun-v1-only')}"`,
+      ...Object.entries(opts.extraRuntimes ?? {}).flatMap(([name, bin]) => [`[runtimes.${name}]`, `path = ${JSON.stringify(bin)}`]),
     ].join('\n'),
   );
   const forwardBefore = readFileSync(ipForward, 'utf8');

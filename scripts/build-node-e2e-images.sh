@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds look-alikes of the images the Kubernetes node e2e suite ([NodeConformance], v1.37.2
+# and v1.36.3 tags) pulls, and pushes them with skopeo to the local registry under
+# "<upstream host>/<path>" repositories, as scripts/build-critest-images.sh does:
+#   registry.k8s.io/X -> $ADDR/registry.k8s.io/X
+# berthd reaches them through the registries.conf the node e2e runner writes.
+#   AGNHOST=/path/to/agnhost  (a static agnhost binary; scripts/install-node-e2e.sh builds it)
+#   K8S_SRC=/path/to/k8s.io/kubernetes@vX (for the kitten/nautilus html; optional)
+# What each image holds and why is said next to it. The tags come from each version's
+# test/utils/image/manifest.go.
+set -euo pipefail
+ADDR="${BERTH_REGISTRY:-127.0.0.1:5100}"
+BUSYBOX="${BUSYBOX:-/bin/busybox}"
+INDEX="${CRITEST_INDEX:-1}"
+FORCE="${FORCE:-0}"
+CREATED=2024-01-01T00:00:00Z
+case "$(uname -m)" in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; *) ARCH="$(uname -m)" ;; esac
+AGNHOST="${AGNHOST:?AGNHOST=path to a static agnhost binary (scripts/install-node-e2e.sh prints it)}"
+E2E=registry.k8s.io/e2e-test-images
+
+TARGETS=(
+  # v1.37.2 BusyBox 1.37.0-2, v1.36.3 1.37.0-1: upstream's is busybox on a scratch base, CMD sh.
+  "busybox $E2E/busybox:1.37.0-2 $E2E/busybox:1.37.0-1"
+  # Agnhost (v1.37.2 2.66.1, v1.36.3 2.63.0) and AgnhostPrev (2.55): one agnhost build.
+  "agnhost $E2E/agnhost:2.66.1 $E2E/agnhost:2.63.0 $E2E/agnhost:2.55"
+  # Nginx (v1.37.2 1.27.0-2 / 1.28.0-2; v1.36.3 1.15-4 / 1.27-0).
+  "nginx $E2E/nginx:1.27.0-2 $E2E/nginx:1.28.0-2 $E2E/nginx:1.15-4 $E2E/nginx:1.27-0"
+  "nonewprivs $E2E/nonewprivs:1.4"
+  "nonroot $E2E/nonroot:1.5"
+  "ipc-utils $E2E/ipc-utils:1.4"
+  "kitten $E2E/kitten:1.8"
+  "nautilus $E2E/nautilus:1.8"
+  "pause registry.k8s.io/pause:3.10.2"
+)
+
+. "$(dirname "$0")/lib/look-alike-images.sh"
+curl -fsS -o /dev/null "http://$ADDR/v2/" || { echo "no registry at $ADDR (bash scripts/registry.sh start)" >&2; exit 1; }
+if images_all_present; then echo "node e2e images: all present in $ADDR"; exit 0; fi
+
+images_init
+images_static_helpers
+images_busybox_base
+
+# agnhost: upstream's is alpine + /agnhost (ENTRYPOINT, CMD pause), /agnhost-2 (a symlink the
+# entrypoint specs run), /uploads (netexec), and a user and group the SupplementalGroups
+# spec expects in the image: user-defined-in-image (1000) in group-defined-in-image (50000).
+rm -rf "$work/d"; mkdir -p "$work/d/etc" "$work/d/uploads" "$work/d/home/user-defined-in-image"
+install -m 0755 "$AGNHOST" "$work/d/agnhost"
+ln -s agnhost "$work/d/agnhost-2"
+cp "$B/etc/passwd" "$B/etc/group" "$work/d/etc/"
+echo 'user-defined-in-image:x:1000:1000:Linux User,,,:/home/user-defined-in-image:/bin/sh' >> "$work/d/etc/passwd"
+printf 'user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n' >> "$work/d/etc/group"
+chown 1000:1000 "$work/d/home/user-defined-in-image"
+tar -C "$work/d" --sort=name --mtime="@0" --numeric-owner --format=gnu -cf "$work/layer.tar" .
+umoci raw add-layer --image "$L:busybox" --tag agnhost --history.created "$CREATED" --history.created_by "ADD agnhost $(cat "${AGNHOST}.VERSION" 2>/dev/null || echo)" "$work/layer.tar"
+cfg agnhost --clear=config.cmd --config.entrypoint /agnhost --config.cmd pause \
+  --config.exposedports 80/tcp --config.exposedports 8080/tcp --config.exposedports 8081/tcp \
+  --config.exposedports 9376/tcp --config.exposedports 5000/tcp
+
+nginx_like nginx 80
+
+rm -rf "$work/d"; mkdir -p "$work/d/usr/local/bin"
+install -m 4755 "$work/nnp" "$work/d/usr/local/bin/nnp"
+add_layer busybox nonewprivs "$work/d" "nnp (setuid root)"
+cfg nonewprivs --clear=config.cmd --config.cmd nnp
+
+# nonroot: busybox with USER 1234.
+umoci tag --image "$L:busybox" nonroot; cfg nonroot --config.user 1234
+
+# ipc-utils: alpine + util-linux for ipcmk/ipcs; the busybox base has ipcs (a look-alike)
+# and Debian's busybox has ipcrm; ipcmk -M is the one the IPC specs run.
+rm -rf "$work/d"; mkdir -p "$work/d/usr/bin"
+cat > "$work/d/usr/bin/ipcmk" <<'E'
+#!/bin/sh
+# ipcmk look-alike: `ipcmk -M SIZE` creates a SysV shared memory segment that stays.
+[ "$1" = -M ] || { echo "usage: ipcmk -M size" >&2; exit 1; }
+exec /usr/bin/shm-create "$2"
+E
+chmod 0755 "$work/d/usr/bin/ipcmk"
+cat > "$work/shm.c" <<'C'
+/* shm-create SIZE: creates a private SysV shared memory segment and prints its id, as ipcmk -M. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+int main(int argc, char **argv) {
+  if (argc < 2) return 1;
+  int id = shmget(IPC_PRIVATE, strtoul(argv[1], 0, 0), IPC_CREAT | 0644);
+  if (id < 0) { perror("shmget"); return 1; }
+  printf("Shared memory id: %d\n", id);
+  return 0;
+}
+C
+gcc -static -Os -s -o "$work/d/usr/bin/shm-create" "$work/shm.c"
+add_layer busybox ipc-utils "$work/d" "ipcmk look-alike"
+
+# kitten / nautilus: agnhost + a picture and data.json, CMD test-webserver.
+for pic in kitten nautilus; do
+  rm -rf "$work/d"; mkdir -p "$work/d"
+  if [ -n "${K8S_SRC:-}" ] && [ -d "$K8S_SRC/test/images/$pic/html" ]; then
+    cp "$K8S_SRC/test/images/$pic/html/"* "$work/d/"; chmod 0644 "$work/d/"*
+  else
+    printf '{"image": "%s"}\n' "$pic" > "$work/d/data.json"
+  fi
+  add_layer agnhost "$pic" "$work/d" "COPY html/ /"
+  cfg "$pic" --clear=config.cmd --config.cmd test-webserver
+done
+
+rm -rf "$work/d"; mkdir -p "$work/d"; install -m 0755 "$work/pause" "$work/d/pause"
+umoci new --image "$L:pause-empty"
+add_layer pause-empty pause "$work/d" "pause look-alike"
+cfg pause --config.entrypoint /pause --config.user 65535:65535
+
+images_push "node e2e"
