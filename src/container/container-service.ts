@@ -208,8 +208,12 @@ export class ContainerService {
     const bundle = path.join(this.d.runtimeDir, 'containers', id);
     const layerDir = this.d.store.recordDir(id);
     const rootfs = path.join(bundle, 'rootfs');
+    // The kubelet creates by image ID and names the image it was asked for in
+    // user_specified_image; status reports that name (the pod's status.image, which the
+    // kubelet compares with the spec), as CRI-O and containerd do.
+    const imageName = cfg.image!.userSpecifiedImage || (imageRef === image.id || image.id.endsWith(imageRef) ? (image.repoTags[0] ?? imageRef) : imageRef);
     const rec: ContainerRecord = {
-      id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: imageRef,
+      id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName,
       state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
       logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',

@@ -132,6 +132,24 @@ test.serial('a container that exits on its own reports its exit code; a Docker s
   t.deepEqual(inst.leaks(), []);
 });
 
+test.serial('a container created the kubelet\'s way (by image ID, with user_specified_image) reports the image name it was asked for', async (t) => {
+  const { imageRef } = await inst.img.pullImage({ image: { image: busybox } });
+  const podCfg = podConfig('by-id', { logDirectory: inst.logDir });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const cfg = containerConfig('by-id', busybox, ['sleep', '60'], { image: { image: imageRef, userSpecifiedImage: busybox } });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: cfg, sandboxConfig: podCfg });
+  const st = (await inst.rt.containerStatus({ containerId })).status!;
+  // The kubelet puts status.image into the pod's status and compares it with the spec.
+  t.is(st.image!.image, busybox);
+  t.is(st.imageId, imageRef);
+  // Without user_specified_image (an older kubelet, or crictl by ID): the image's tag.
+  const cfg2 = containerConfig('by-id-2', busybox, ['sleep', '60'], { image: { image: imageRef } });
+  const second = await inst.rt.createContainer({ podSandboxId, config: cfg2, sandboxConfig: podCfg });
+  t.is((await inst.rt.containerStatus({ containerId: second.containerId })).status!.image!.image, busybox);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
 test.serial('crun under hybrid cgroups is reported with its reason; crun on a v1-only view runs pods', async (t) => {
   const status = await inst.rt.status({ verbose: true });
   const handlers = JSON.parse(status.info.runtimeHandlers!) as Record<string, { ready: boolean; reason?: string }>;
