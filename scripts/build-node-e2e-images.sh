@@ -30,10 +30,19 @@ TARGETS=(
   "ipc-utils $E2E/ipc-utils:1.4"
   "kitten $E2E/kitten:1.8"
   "nautilus $E2E/nautilus:1.8"
+  # GlibcDnsTesting (v1.37.2 2.1.1, v1.36.3 2.0.0)
+  "glibc-dns-testing $E2E/glibc-dns-testing:2.1.1 $E2E/glibc-dns-testing:2.0.0"
   "pause registry.k8s.io/pause:3.10.2"
 )
 
 . "$(dirname "$0")/lib/look-alike-images.sh"
+
+# with_libs <binary> <root>: the binary and the shared libraries it links, at their paths.
+with_libs() {
+  local lib
+  mkdir -p "$2$(dirname "$1")"; cp -L "$1" "$2$1"
+  for lib in $(ldd "$1" | grep -o '/[^ ]*'); do mkdir -p "$2$(dirname "$lib")"; cp -L "$lib" "$2$lib"; done
+}
 curl -fsS -o /dev/null "http://$ADDR/v2/" || { echo "no registry at $ADDR (bash scripts/registry.sh start)" >&2; exit 1; }
 if images_all_present; then echo "node e2e images: all present in $ADDR"; exit 0; fi
 
@@ -41,10 +50,59 @@ images_init
 images_static_helpers
 images_busybox_base
 
+# nmeter: upstream's busybox has it, Debian's two builds do not. The container lifecycle
+# specs time their events with `date -u +%FT$(nmeter -d0 '%3t' | head -n1)Z`. This one
+# knows that use: -d<ms> between lines, a format whose %[N]t is the time of day
+# (HH:MM:SS, N fractional digits), the rest printed as is.
+cat > "$work/nmeter.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  long delay_ms = 1000; const char *fmt = "%t";
+  for (int i = 1; i < argc; i++) {
+    if (!strncmp(argv[i], "-d", 2)) delay_ms = atol(argv[i][2] ? argv[i] + 2 : (i + 1 < argc ? argv[++i] : "1000"));
+    else fmt = argv[i];
+  }
+  for (;;) {
+    struct timeval tv; gettimeofday(&tv, 0);
+    struct tm tm; gmtime_r(&tv.tv_sec, &tm);
+    for (const char *p = fmt; *p; p++) {
+      if (*p != '%') { putchar(*p); continue; }
+      int digits = 0;
+      while (p[1] >= '0' && p[1] <= '9') digits = digits * 10 + (*++p - '0');
+      if (p[1] == 't') {
+        p++;
+        printf("%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (digits > 0) { long f = tv.tv_usec; for (int d = 6; d > digits; d--) f /= 10; printf(".%0*ld", digits > 6 ? 6 : digits, f); }
+      } else if (p[1]) putchar(*++p);
+    }
+    putchar('\n');
+    if (fflush(stdout) == EOF || ferror(stdout)) return 0;
+    if (delay_ms > 0) usleep(delay_ms * 1000);
+  }
+}
+C
+rm -rf "$work/d"; mkdir -p "$work/d/bin"
+gcc -static -Os -s -o "$work/d/bin/nmeter" "$work/nmeter.c"
+add_layer busybox busybox "$work/d" "nmeter look-alike (time of day only)"
+
 # agnhost: upstream's is alpine + /agnhost (ENTRYPOINT, CMD pause), /agnhost-2 (a symlink the
-# entrypoint specs run), /uploads (netexec), and a user and group the SupplementalGroups
-# spec expects in the image: user-defined-in-image (1000) in group-defined-in-image (50000).
+# entrypoint specs run), /uploads (netexec), bash (probe specs run /bin/bash -c), and a user
+# and group the SupplementalGroups spec expects in the image: user-defined-in-image (1000)
+# in group-defined-in-image (50000).
 rm -rf "$work/d"; mkdir -p "$work/d/etc" "$work/d/uploads" "$work/d/home/user-defined-in-image"
+with_libs /bin/bash "$work/d"
+# curl: specs exec it in agnhost pods (node-to-pod networking, lifecycle hooks).
+with_libs /usr/bin/curl "$work/d"
+# The porter's TLS pair: the HTTPS lifecycle hook specs run `agnhost netexec` with
+# --tls-cert-file /localhost.crt --tls-private-key-file /localhost.key.
+if [ -n "${K8S_SRC:-}" ] && [ -f "$K8S_SRC/test/images/agnhost/porter/localhost.crt" ]; then
+  install -m 0644 "$K8S_SRC/test/images/agnhost/porter/localhost.crt" "$K8S_SRC/test/images/agnhost/porter/localhost.key" "$work/d/"
+fi
 install -m 0755 "$AGNHOST" "$work/d/agnhost"
 ln -s agnhost "$work/d/agnhost-2"
 cp "$B/etc/passwd" "$B/etc/group" "$work/d/etc/"
@@ -105,6 +163,13 @@ for pic in kitten nautilus; do
   add_layer agnhost "$pic" "$work/d" "COPY html/ /"
   cfg "$pic" --clear=config.cmd --config.cmd test-webserver
 done
+
+# glibc-dns-testing: upstream's is Debian (glibc) with dnsutils; the hostname specs run
+# `hostname -f`, which with glibc resolves the name through /etc/hosts (the kubelet's).
+rm -rf "$work/d"; mkdir -p "$work/d/etc"
+with_libs /bin/hostname "$work/d"
+printf 'hosts: files dns\n' > "$work/d/etc/nsswitch.conf"
+add_layer busybox glibc-dns-testing "$work/d" "glibc hostname (Debian)"
 
 rm -rf "$work/d"; mkdir -p "$work/d"; install -m 0755 "$work/pause" "$work/d/pause"
 umoci new --image "$L:pause-empty"

@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { registry, startInstance } from '../helpers/instance.js';
 import { registriesConf } from '../conformance/registries.js';
-import { kubeletDirs } from './dirs.js';
+import { native } from '../../src/native/index.js';
+import { kubeletDirs, systemCgroups } from './dirs.js';
 
 const env = (k: string) => {
   const v = process.env[k];
@@ -108,13 +109,17 @@ async function main(): Promise<void> {
   });
   let rc = 1;
   try {
+    // berthd in a cgroup of its own, as on a node: the kubelet reports it as the "runtime"
+    // system container.
+    native.cgroupCreate(systemCgroups.runtime);
+    for (const dir of native.cgroupExisting(systemCgroups.runtime)) writeFileSync(path.join(dir, 'cgroup.procs'), String(inst.proc.pid));
     const kubeletFlags = [
       // This host's cgroups are v1 (hybrid): the kubelet refuses v1 unless told otherwise.
       '--fail-cgroupv1=false',
-      // The suite asks the kubelet to move itself, "the runtime" and every other process of
-      // the machine into cgroups of its own; on this host that would move processes the run
-      // did not start. Empty values turn each of these off.
-      '--kubelet-cgroups=', '--system-cgroups=', '--runtime-cgroups=',
+      // The suite would put the kubelet in /kubelet and every process of the root cgroup in
+      // /system. Under /berth-node-e2e instead (run.ts removes it); the processes the kubelet
+      // moves are only those of this PID namespace: cgroup.procs lists no others here.
+      `--kubelet-cgroups=${systemCgroups.kubelet}`, `--system-cgroups=${systemCgroups.misc}`, `--runtime-cgroups=${systemCgroups.runtime}`,
       `--node-ip=${nodeIp}`,
     ];
     const args = [

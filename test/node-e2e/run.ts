@@ -2,7 +2,7 @@
 // kubelet (npm run test:node-e2e). Builds the suite and the kubelet (cached outside the
 // repo), pushes the look-alike images, then runs inside.ts under
 // `unshare --net --mount --pid`, so that the run's network, mounts and processes die with
-// it. Afterwards it removes the cgroups the kubelet made (it makes /kubepods) and prints
+// it. Afterwards it removes the cgroups the kubelet made (/kubepods, /berth-node-e2e) and prints
 //   node-e2e <version>: N passed, N failed of N run (JUnit: <path>)
 // Controls: NODE_E2E_VERSION (v1.37.2 | v1.36.3), NODE_E2E_SUBSET=1 (CI's fast subset),
 // NODE_E2E_FOCUS (a regex), NODE_E2E_PROCS (6), NODE_E2E_KEEP=1 (keep the work dir with
@@ -14,7 +14,8 @@ import path from 'node:path';
 import { repoRoot } from '../helpers/instance.js';
 import { parseJunit } from '../helpers/junit.js';
 import { escapeRegex } from '../conformance/skips.js';
-import { kubeletDirs } from './dirs.js';
+import { native } from '../../src/native/index.js';
+import { kubeletDirs, systemCgroupRoot } from './dirs.js';
 import { activeSkips } from './skips.js';
 import { subsetFocus } from './subset.js';
 
@@ -34,32 +35,11 @@ function images(agnhost: string): void {
   });
 }
 
-/** The cgroup directories named `name` directly under each hierarchy's root. */
-function cgroupsNamed(name: string): string[] {
-  const out: string[] = [];
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    const p = path.join('/sys/fs/cgroup', h, name);
-    if (existsSync(p)) out.push(p);
-  }
-  if (existsSync(path.join('/sys/fs/cgroup', name, 'cgroup.procs'))) out.push(path.join('/sys/fs/cgroup', name));
-  return out;
-}
-
-/** rmdir a cgroup tree, children first (cgroupfs directories hold no files to delete). */
-function removeCgroupTree(p: string): void {
-  for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(p, e.name));
-  try {
-    rmdirSync(p);
-  } catch (e) {
-    console.error(`node-e2e: could not remove cgroup ${p}: ${(e as Error).message}`);
-  }
-}
-
 async function main(): Promise<number> {
   const bins = install();
   const bin = path.dirname(bins['e2e_node.test']!);
   images(bins.agnhost!);
-  const kubepodsBefore = cgroupsNamed('kubepods').length > 0;
+  const kubepodsBefore = native.cgroupExisting('/kubepods').length > 0;
   const madeDirs = kubeletDirs.filter((d) => !existsSync(d));
   for (const d of madeDirs) mkdirSync(d, { recursive: true });
   const work = mkdtempSync(path.join('/var/tmp', 'berth-node-e2e-'));
@@ -97,7 +77,15 @@ async function main(): Promise<number> {
     if (failed.some((c) => !skipOf(c.name))) code = 1;
     else if (rc !== 0 && !runAll && failed.length === 0) code = rc; // the suite itself broke (BeforeSuite)
   } finally {
-    if (!kubepodsBefore) for (const p of cgroupsNamed('kubepods')) removeCgroupTree(p);
+    // The kubelet's pod cgroups and the node's system containers, now empty.
+    for (const cg of [...(kubepodsBefore ? [] : ['/kubepods']), systemCgroupRoot]) {
+      try {
+        native.cgroupRemove(cg);
+      } catch (e) {
+        console.error(`node-e2e: could not remove cgroup ${cg}: ${(e as Error).message}`);
+        code ||= 1;
+      }
+    }
     for (const d of madeDirs.reverse()) {
       try {
         if (statSync(d).isDirectory() && readdirSync(d).length === 0) rmdirSync(d);
