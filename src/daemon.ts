@@ -84,9 +84,11 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
-    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, events, log,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000,
+    unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, events, log });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot,
+    unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
@@ -138,6 +140,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     },
     async stop() {
       stopExitWatch();
+      pods.close();
+      containers.close();
       events.close();
       metricsServer?.close();
       await new Promise<void>((resolve) => {

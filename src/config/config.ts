@@ -27,6 +27,11 @@ export interface Config {
   registriesConf: string;
   /** A static binary used to probe that each runtime handler can really run a container. */
   probeBinary: string;
+  /**
+   * Seconds a pod or container whose RunPodSandbox/CreateContainer finished after the caller
+   * left (the kubelet's request timeout) is kept for the kubelet's retry before it is removed.
+   */
+  unclaimedCreateGraceSeconds: number;
   /** Seconds a `create` may take before the monitor is killed and the create rolled back. */
   createTimeoutSeconds: number;
   /**
@@ -66,6 +71,8 @@ export function defaults(): Config {
     registriesConf: '/etc/containers/registries.conf',
     probeBinary: '/bin/busybox',
     createTimeoutSeconds: 60,
+    // The kubelet's request timeout is 2 min and it retries at its next pod sync; CRI-O keeps such objects some minutes too.
+    unclaimedCreateGraceSeconds: 240,
     maxLayerBytes: 64 * 1024 ** 3,
     metricsAddress: '',
     cniPluginTimeoutSeconds: 60,

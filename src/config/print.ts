@@ -16,6 +16,7 @@ const help: Partial<Record<keyof Config, string>> = {
   registriesConf: 'containers-registries.conf v2 (SIGHUP reloads it)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',
   createTimeoutSeconds: 'longest a runtime create may take before it is rolled back',
+  unclaimedCreateGraceSeconds: 'how long a pod/container created after the kubelet gave up waits for its retry before it is removed',
   maxLayerBytes: 'most bytes one image layer may unpack to',
   metricsAddress: 'Prometheus metrics at http://<host:port>/metrics, e.g. "127.0.0.1:9464"; empty = off',
   cniPluginTimeoutSeconds: 'longest one CNI plugin call may take before it is killed (the pod creation is rolled back)',

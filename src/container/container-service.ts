@@ -15,6 +15,8 @@ import { generateSpec } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
+import { handoffRecords } from '../store/handoff-records.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
@@ -39,6 +41,8 @@ export interface ContainerServiceDeps {
   boundingCaps: string[];
   minOomScoreAdj: number;
   createTimeoutMs: number;
+  /** How long a container created after its caller left waits for the retry (create-handoff.ts). */
+  unclaimedGraceMs: number;
   events: LifecycleEvents;
   log: Logger;
 }
@@ -52,11 +56,19 @@ export class ContainerService {
   private readonly lock = new KeyedLock();
   /** What the host's cgroups take (hugetlb, v2 `unified`): read once, it does not change. */
   private readonly cgroupCaps = cgroupCaps(native.cgroupInfo());
+  private readonly handoff: CreateHandoff;
 
-  constructor(private readonly d: ContainerServiceDeps) {}
+  constructor(private readonly d: ContainerServiceDeps) {
+    this.handoff = new CreateHandoff('container', d.unclaimedGraceMs, d.log, handoffRecords(d.store));
+  }
 
   config(c: ContainerRecord): ContainerConfig {
     return ContainerConfig.fromJSON(c.config);
+  }
+
+  /** Stops the unclaimed-create timers (berthd shutting down). */
+  close(): void {
+    this.handoff.close();
   }
 
   inPod(podId: string): ContainerRecord[] {
@@ -139,6 +151,8 @@ export class ContainerService {
         continue;
       }
       await this.refresh(c);
+      // Kept for a kubelet retry when berthd stopped: it waits out the rest of its grace here.
+      if (c.unclaimed) this.handoff.adopt(c.nameKey, c.id, c.unclaimed, (id) => this.discard(id));
     }
     await sweepOrphanBundles(path.join(this.d.runtimeDir, 'containers'), new Set(this.d.store.list().map((c) => c.id)), this.d.log);
   }
@@ -188,11 +202,30 @@ export class ContainerService {
     return path.join(this.d.runtimeDir, 'attach', id);
   }
 
-  async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
+  /**
+   * CreateContainer. A kubelet retry of a create that finished (or is still running) after
+   * the kubelet gave up gets that container (same pod, name, attempt and config) instead
+   * of a name conflict; one no retry claims is removed after the grace period.
+   */
+  async create(podId: string, cfg: ContainerConfig, caller: Caller = present): Promise<ContainerRecord> {
+    const pod = this.d.pods.get(podId);
+    const meta = cfg.metadata!;
+    const key = containerNameKey(meta.name, meta.attempt, pod.nameKey);
+    const fingerprint = JSON.stringify([pod.id, ContainerConfig.toJSON(cfg)]);
+    const id = await this.handoff.create(key, fingerprint, caller, async () => (await this.createNew(pod, cfg)).id, (id) => this.discard(id));
+    return this.d.store.get(id);
+  }
+
+  /** An unclaimed create: nobody uses it. */
+  private async discard(id: string): Promise<void> {
+    await this.stop(id, 0);
+    await this.remove(id);
+  }
+
+  private async createNew(pod: PodRecord, cfg: ContainerConfig): Promise<ContainerRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, name, image and log path.
     const meta = cfg.metadata!;
     const imageRef = cfg.image!.image;
-    const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
     const image = this.d.images.find(imageRef);
     if (!image) throw notFound(`image ${imageRef} not found: pull it first`);

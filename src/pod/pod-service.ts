@@ -11,6 +11,8 @@ import { native } from '../native/index.js';
 import { ociResources } from '../oci/resource-update.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
+import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
+import { handoffRecords } from '../store/handoff-records.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
@@ -34,14 +36,24 @@ export interface PodServiceDeps {
   runtimes: RuntimeRegistry;
   runtimeDir: string;
   cgroupRoot: string;
+  /** How long a pod created after its caller left waits for the retry (create-handoff.ts). */
+  unclaimedGraceMs: number;
   events: LifecycleEvents;
   log: Logger;
 }
 
 export class PodService {
   private readonly lock = new KeyedLock();
+  private readonly handoff: CreateHandoff;
 
-  constructor(private readonly d: PodServiceDeps) {}
+  constructor(private readonly d: PodServiceDeps) {
+    this.handoff = new CreateHandoff('pod', d.unclaimedGraceMs, d.log, handoffRecords(d.store));
+  }
+
+  /** Stops the unclaimed-create timers (berthd shutting down). */
+  close(): void {
+    this.handoff.close();
+  }
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
     return podNetArgs(pod, cfg);
@@ -51,7 +63,18 @@ export class PodService {
     return PodSandboxConfig.fromJSON(pod.config);
   }
 
-  async run(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
+  /**
+   * RunPodSandbox. A kubelet retry of a run that finished (or is still running) after the
+   * kubelet gave up gets that pod (same name, attempt, config and handler) instead of a
+   * name conflict; one no retry claims is removed after the grace period.
+   */
+  async run(cfg: PodSandboxConfig, handlerName: string, caller: Caller = present): Promise<PodRecord> {
+    const fingerprint = JSON.stringify([PodSandboxConfig.toJSON(cfg), handlerName]);
+    const id = await this.handoff.create(podNameKey(cfg), fingerprint, caller, async () => (await this.runNew(cfg, handlerName)).id, (id) => this.remove(id));
+    return this.d.store.get(id);
+  }
+
+  private async runNew(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, names and paths.
     const m = cfg.metadata!;
     const rt = this.d.runtimes.get(handlerName);
@@ -208,6 +231,8 @@ export class PodService {
         this.d.log.warn({ pod: pod.id.slice(0, 12) }, 'undid a RunPodSandbox interrupted by a crash');
         continue;
       }
+      // Kept for a kubelet retry when berthd stopped: it waits out the rest of its grace here.
+      if (pod.unclaimed) this.handoff.adopt(pod.nameKey, pod.id, pod.unclaimed, (id) => this.remove(id));
       if (pod.state !== 'ready') continue;
       const pinsGone = Object.values(pod.namespaces).some((p) => !existsSync(p));
       const pauseGone = !!pod.pausePid && !cmdlineIncludes(pod.pausePid, pod.filesDir);

@@ -6,6 +6,7 @@
 // undoes every step and leaves no record; one interrupted by a crash is undone at start-up.
 import os from 'node:os';
 import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import type { Unclaimed } from '../store/create-handoff.js';
 import type { Stored } from '../store/object-store.js';
 
 export interface PodRecord extends Stored {
@@ -27,6 +28,8 @@ export interface PodRecord extends Stored {
   /** The pod's /dev/shm, shared by its containers: a tmpfs at <filesDir>/shm, or the host's for host IPC. */
   shm?: string;
   hostNetwork: boolean;
+  /** Run after its caller left and not claimed by a retry yet (store/create-handoff.ts). */
+  unclaimed?: Unclaimed;
 }
 
 /** The CRI name key; JSON, so names containing the separator cannot alias each other. */
