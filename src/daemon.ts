@@ -17,6 +17,7 @@ import { MetricsService } from './metrics/metrics-service.js';
 import type { Logger } from './log.js';
 import { native, root as packageRoot } from './native/index.js';
 import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
+import { type CgroupDriverName, driverProblem } from './oci/cgroup-driver.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
@@ -67,6 +68,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const caps = boundingCaps();
   log.info({ cgroups: cg.mode, unifiedControllers: cg.unifiedControllers, caps: caps.length }, 'host');
 
+  const driverIssue = driverProblem(cfg.cgroupDriver as CgroupDriverName);
+  // Not fatal: berthd serves (images, Status with the reason) and the kubelet sees RuntimeReady=false.
+  if (driverIssue) log.error({ cgroupDriver: cfg.cgroupDriver }, `runtime not ready: ${driverIssue}`);
+
   const runtimes = new RuntimeRegistry(cfg);
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
@@ -88,7 +93,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log,
   });
   const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot,
-    unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
+    cgroupDriver: cfg.cgroupDriver as CgroupDriverName, unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();

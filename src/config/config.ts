@@ -21,6 +21,11 @@ export interface Config {
   cniPluginDirs: string[];
   /** cgroup under which pods without a kubelet cgroup_parent are placed. */
   cgroupRoot: string;
+  /**
+   * "cgroupfs" (cgroup_parent is a path) or "systemd" (a slice; containers are systemd
+   * scopes): must match the kubelet's --cgroup-driver, which it learns from RuntimeConfig.
+   */
+  cgroupDriver: string;
   defaultRuntime: string;
   runtimes: Record<string, RuntimeHandlerConfig>;
   /** registries.conf (v2) path; CONTAINERS_REGISTRIES_CONF wins, as for the containers tools. */
@@ -66,6 +71,7 @@ export function defaults(): Config {
     cniConfDir: '/etc/cni/net.d',
     cniPluginDirs: ['/opt/cni/bin', '/usr/lib/cni'],
     cgroupRoot: '/berth',
+    cgroupDriver: 'cgroupfs',
     defaultRuntime: 'runc',
     runtimes: { runc: { path: 'runc' }, crun: { path: 'crun' } },
     registriesConf: '/etc/containers/registries.conf',
@@ -94,6 +100,7 @@ const flagNames: Record<string, keyof Config> = {
   '--cni-conf-dir': 'cniConfDir',
   '--cni-plugin-dir': 'cniPluginDirs',
   '--cgroup-root': 'cgroupRoot',
+  '--cgroup-driver': 'cgroupDriver',
   '--default-runtime': 'defaultRuntime',
   '--registries-conf': 'registriesConf',
   '--stream-address': 'streamAddress',
@@ -104,7 +111,7 @@ export const usage = `usage: berthd config [--default] [flags]   print the effec
        berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
-       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]
+       [--cgroup-root /berth] [--cgroup-driver cgroupfs|systemd] [--default-runtime runc] [--registries-conf PATH]
        [--stream-address 127.0.0.1] [--stream-port 0]`;
 
 export interface ConfigSources {
@@ -148,6 +155,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
   if (!cfg.streamTlsCert !== !cfg.streamTlsKey) throw invalid('stream_tls_cert and stream_tls_key go together: set both (HTTPS) or neither (HTTP)');
   if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);
+  if (cfg.cgroupDriver !== 'cgroupfs' && cfg.cgroupDriver !== 'systemd') throw invalid(`cgroup_driver ${JSON.stringify(cfg.cgroupDriver)}: expected "cgroupfs" or "systemd"`);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;
 }

@@ -12,6 +12,7 @@ const help: Partial<Record<keyof Config, string>> = {
   cniConfDir: 'CNI network configs; the first .conflist/.conf (lexically) is used',
   cniPluginDirs: 'where CNI plugin binaries are looked up, in order',
   cgroupRoot: 'cgroup for pods that come without a kubelet cgroup_parent',
+  cgroupDriver: '"cgroupfs" or "systemd" (slices and scopes; needs systemd as PID 1): the kubelet\'s --cgroup-driver must match',
   defaultRuntime: 'runtime handler for pods that name none',
   registriesConf: 'containers-registries.conf v2 (SIGHUP reloads it)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',

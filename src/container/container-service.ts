@@ -8,6 +8,7 @@ import { ContainerConfig, type LinuxContainerResources } from '../gen/runtime/v1
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { monitorPath, native } from '../native/index.js';
+import { containerCgroup } from '../oci/cgroup-driver.js';
 import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource-update.js';
 import { cgroupCaps } from '../oci/resources.js';
 import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
@@ -241,10 +242,11 @@ export class ContainerService {
     const bundle = path.join(this.d.runtimeDir, 'containers', id);
     const layerDir = this.d.store.recordDir(id);
     const rootfs = path.join(bundle, 'rootfs');
+    const cgroup = containerCgroup(pod, id);
     const rec: ContainerRecord = {
       id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName: imageRef,
       state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
-      logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
+      logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: cgroup.path,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
     };
     const phases = new Phases();
@@ -280,7 +282,7 @@ export class ContainerService {
         rootfs,
         hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
-        cgroupsPath: rec.cgroupsPath,
+        cgroupsPath: cgroup.oci,
         podFiles: [
           ...['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
           ...(pod.shm ? [{ destination: '/dev/shm', source: pod.shm }] : []),
@@ -312,6 +314,7 @@ export class ContainerService {
         tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${id.slice(0, 16)}.sock`) } : undefined,
         stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
         attachSocket: this.attachSocket(id),
+        systemdCgroup: cgroup.systemd,
       });
       phases.mark('runtimeCreate');
       rec.pid = started.pid;

@@ -8,6 +8,7 @@ import { BerthError, invalid, precondition, wrap } from '../errors.js';
 import { type LinuxContainerResources, NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { type CgroupDriverName, DEFAULT_SLICE, driverProblem, expandSlice } from '../oci/cgroup-driver.js';
 import { ociResources } from '../oci/resource-update.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
@@ -36,6 +37,7 @@ export interface PodServiceDeps {
   runtimes: RuntimeRegistry;
   runtimeDir: string;
   cgroupRoot: string;
+  cgroupDriver: CgroupDriverName;
   /** How long a pod created after its caller left waits for the retry (create-handoff.ts). */
   unclaimedGraceMs: number;
   events: LifecycleEvents;
@@ -74,6 +76,23 @@ export class PodService {
     return this.d.store.get(id);
   }
 
+  /**
+   * Where the pod's cgroup is, from the kubelet's cgroup_parent: with cgroupfs an absolute
+   * path (none: berth makes one under cgroup_root, `path` undefined); with systemd a slice,
+   * whose directory systemd owns (none: system.slice).
+   */
+  private podCgroup(parent: string): { path?: string; slice?: string } {
+    const problem = driverProblem(this.d.cgroupDriver);
+    if (problem) throw precondition(problem);
+    if (this.d.cgroupDriver === 'systemd') {
+      const slice = parent || DEFAULT_SLICE;
+      return { path: expandSlice(slice), slice };
+    }
+    if (parent.endsWith('.slice')) throw invalid(`cgroup_parent ${JSON.stringify(parent)} is a systemd slice, but berth's cgroup_driver is "cgroupfs" (the kubelet's --cgroup-driver must match RuntimeConfig)`);
+    if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
+    return { path: parent || undefined };
+  }
+
   private async runNew(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, names and paths.
     const m = cfg.metadata!;
@@ -84,9 +103,7 @@ export class PodService {
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
     if (!hostNetwork) validatePortMappings(cfg);
-    const parent = cfg.linux?.cgroupParent ?? '';
-    if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
-    if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
+    const cg = this.podCgroup(cfg.linux?.cgroupParent ?? '');
 
     const id = newId();
     const nameKey = podNameKey(cfg);
@@ -101,8 +118,9 @@ export class PodService {
       createdAt: nowNs(),
       runtimeHandler: rt.handler,
       namespaces: {},
-      cgroupPath: parent || `${this.d.cgroupRoot}/pod-${id}`,
-      cgroupCreated: !parent,
+      cgroupPath: cg.path ?? `${this.d.cgroupRoot}/pod-${id}`,
+      ...(cg.slice ? { systemdSlice: cg.slice } : {}),
+      cgroupCreated: !cg.path,
       filesDir: runDir,
       hostNetwork,
     };

@@ -20,6 +20,8 @@ export interface PodRecord extends Stored {
   /** Host PID of the pause process (PID-sharing pods only). */
   pausePid?: number;
   cgroupPath: string;
+  /** The pod's slice under the systemd cgroup driver (cgroupPath is then where systemd put it). */
+  systemdSlice?: string;
   /** True when berth made the pod cgroup (the kubelet makes its own under cgroup_parent). */
   cgroupCreated: boolean;
   network?: { name: string; ips: string[]; attached: boolean };
