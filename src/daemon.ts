@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Cni } from './cni/cni.js';
 import type { Config } from './config/config.js';
+import { CheckpointService } from './container/checkpoint.js';
 import type { ContainerRecord } from './container/container.js';
 import { ContainerService } from './container/container-service.js';
 import { ContainerStatsService } from './container/stats.js';
@@ -18,6 +19,7 @@ import type { Logger } from './log.js';
 import { native, root as packageRoot } from './native/index.js';
 import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
 import { type CgroupDriverName, driverProblem } from './oci/cgroup-driver.js';
+import { Criu } from './oci/criu.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
@@ -114,7 +116,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const containerStats = new ContainerStatsService(containers, containerStore.dir);
   const podStats = new PodStatsService(pods, containers, containerStats);
   const criMetrics = new MetricsService(containers, containerStats, containerStore.dir);
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
+  const checkpoints = new CheckpointService({
+    containers, pods: podStore, runtimes, criu: new Criu(cfg.criuPath), workRoot: path.join(cfg.runtimeDir, 'checkpoints'), log,
+  });
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, checkpoints, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
   const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
   const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>

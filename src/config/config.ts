@@ -30,6 +30,8 @@ export interface Config {
   runtimes: Record<string, RuntimeHandlerConfig>;
   /** registries.conf (v2) path; CONTAINERS_REGISTRIES_CONF wins, as for the containers tools. */
   registriesConf: string;
+  /** CRIU, which the OCI runtime runs to checkpoint containers (`runc checkpoint --criu`). */
+  criuPath: string;
   /** A static binary used to probe that each runtime handler can really run a container. */
   probeBinary: string;
   /**
@@ -76,6 +78,7 @@ export function defaults(): Config {
     runtimes: { runc: { path: 'runc' }, crun: { path: 'crun' } },
     registriesConf: '/etc/containers/registries.conf',
     probeBinary: '/bin/busybox',
+    criuPath: 'criu',
     createTimeoutSeconds: 60,
     // The kubelet's request timeout is 2 min and it retries at its next pod sync; CRI-O keeps such objects some minutes too.
     unclaimedCreateGraceSeconds: 240,

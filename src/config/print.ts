@@ -15,6 +15,7 @@ const help: Partial<Record<keyof Config, string>> = {
   cgroupDriver: '"cgroupfs" or "systemd" (slices and scopes; needs systemd as PID 1): the kubelet\'s --cgroup-driver must match',
   defaultRuntime: 'runtime handler for pods that name none',
   registriesConf: 'containers-registries.conf v2 (SIGHUP reloads it)',
+  criuPath: 'CRIU binary for CheckpointContainer (checked with `criu check` before each use)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',
   createTimeoutSeconds: 'longest a runtime create may take before it is rolled back',
   unclaimedCreateGraceSeconds: 'how long a pod/container created after the kubelet gave up waits for its retry before it is removed',

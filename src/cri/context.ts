@@ -1,6 +1,7 @@
 // What CRI handlers may use: the services (never the native layer directly).
 import type { Cni } from '../cni/cni.js';
 import type { Config } from '../config/config.js';
+import type { CheckpointService } from '../container/checkpoint.js';
 import type { ContainerRecord } from '../container/container.js';
 import type { ContainerService } from '../container/container-service.js';
 import type { ContainerStatsService } from '../container/stats.js';
@@ -21,6 +22,7 @@ export interface CriContext {
   pods: PodService;
   podStore: ObjectStore<PodRecord>;
   containers: ContainerService;
+  checkpoints: CheckpointService;
   containerStore: ObjectStore<ContainerRecord>;
   containerStats: ContainerStatsService;
   podStats: PodStatsService;

@@ -7,6 +7,8 @@ import type { Caller } from '../store/create-handoff.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import type { CriContext, Handler, StreamHandler } from './context.js';
+import { CheckpointContainer } from './checkpoint-container.js';
+import { CheckpointPod } from './checkpoint-pod.js';
 import { ContainerStats } from './container-stats.js';
 import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
@@ -32,6 +34,7 @@ import { RemoveImage } from './remove-image.js';
 import { RemovePodSandbox } from './remove-pod-sandbox.js';
 import { ReopenContainerLog } from './reopen-container-log.js';
 import { RunPodSandbox } from './run-pod-sandbox.js';
+import { RestorePod } from './restore-pod.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
@@ -51,6 +54,7 @@ export const handlers: Record<string, Handler> = {
   UpdateRuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
   UpdateContainerResources, UpdatePodSandboxResources, ListMetricDescriptors, ListPodSandboxMetrics,
+  CheckpointContainer, CheckpointPod, RestorePod,
 };
 
 /** Server-streaming handlers by RPC name. */

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { internal, precondition } from '../errors.js';
+import { deadline, internal, precondition } from '../errors.js';
 import { processTree } from '../util/procfs.js';
 import { monitorPath } from '../native/index.js';
 import { MAX_OUTPUT, run, type RunResult } from './exec-file.js';
@@ -101,6 +101,16 @@ export class OciRuntime {
     } finally {
       await fs.rm(pidFile, { force: true });
     }
+  }
+
+  /**
+   * `checkpoint`: CRIU dumps the container's processes into `imageDir` and the container
+   * keeps running (as the kubelet's forensic checkpoints want it, and CRI-O does).
+   */
+  async checkpoint(id: string, o: { criu: string; imageDir: string; workDir: string; timeoutMs: number }): Promise<void> {
+    const r = await this.cli(['checkpoint', '--criu', o.criu, '--image-path', o.imageDir, '--work-path', o.workDir, '--leave-running', '--tcp-established', '--file-locks', id], o.timeoutMs);
+    if (r.timedOut) throw deadline(`runtime ${this.handler}: checkpoint ${id} did not finish within ${o.timeoutMs / 1000} s`);
+    if (r.code !== 0) this.fail('checkpoint', id, r);
   }
 
   /** Finds the spec version and proves the handler can run a container. */
