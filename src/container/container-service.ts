@@ -13,6 +13,7 @@ import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource
 import { cgroupCaps } from '../oci/resources.js';
 import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
+import { refuseUserns, wantsUserns } from '../oci/userns.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -232,6 +233,7 @@ export class ContainerService {
     if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
     const rt = this.d.runtimes.get(pod.runtimeHandler);
     rt.ensureReady();
+    if (wantsUserns(cfg.linux?.securityContext?.namespaceOptions?.usernsOptions)) refuseUserns(rt);
 
     const id = newId();
     const nameKey = containerNameKey(meta.name, meta.attempt, pod.nameKey);

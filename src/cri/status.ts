@@ -42,6 +42,7 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
     runtimeHandlers: [...(def.status.ready ? [''] : []), ...handlers.filter((h) => h.status.ready).map((h) => h.handler)].map((name) => ({
       name,
       // berth makes binds recursively read-only itself (a createContainer hook, src/oci/mounts.ts), for every handler.
+      // No user namespaces: berth refuses them (src/oci/userns.ts says why), so the kubelet must not send hostUsers=false pods.
       features: { recursiveReadOnlyMounts: true, userNamespaces: false },
     })),
     // Supplementary groups follow supplemental_groups_policy and ContainerStatus reports them.

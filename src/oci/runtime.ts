@@ -9,6 +9,7 @@ import { deadline, internal, precondition } from '../errors.js';
 import { processTree } from '../util/procfs.js';
 import { monitorPath } from '../native/index.js';
 import { MAX_OUTPUT, run, type RunResult } from './exec-file.js';
+import { idmapFromFeatures } from './userns.js';
 
 export interface HandlerStatus {
   ready: boolean;
@@ -16,6 +17,9 @@ export interface HandlerStatus {
   /** OCI spec version the runtime implements; berth writes this into config.json. */
   specVersion: string;
   version?: string;
+  /** The runtime applies idmapped mounts (user namespaces need them; userns.ts), and if not, why we think so. */
+  idmapMounts?: boolean;
+  idmapReason?: string;
 }
 
 export class OciRuntime {
@@ -135,7 +139,9 @@ export class OciRuntime {
         timeoutMs: 20_000,
       });
       if (r.code === 0) {
-        this.status = { ready: true, specVersion: spec, version };
+        const f = await run(this.binary, ['features'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(e.message) }));
+        const idmap = idmapFromFeatures(f.code, f.stdout.toString(), f.stderr.toString());
+        this.status = { ready: true, specVersion: spec, version, idmapMounts: idmap.idmap, idmapReason: idmap.reason };
       } else {
         const log = await fs.readFile(logFile, 'utf8').catch(() => '');
         const msgs = log

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
 import { type CgroupDriverName, DEFAULT_SLICE, driverProblem, expandSlice } from '../oci/cgroup-driver.js';
 import { ociResources } from '../oci/resource-update.js';
+import { refuseUserns, wantsUserns } from '../oci/userns.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
@@ -99,6 +100,7 @@ export class PodService {
     const rt = this.d.runtimes.get(handlerName);
     rt.ensureReady();
     const nsOpts = cfg.linux?.securityContext?.namespaceOptions;
+    if (wantsUserns(nsOpts?.usernsOptions)) refuseUserns(rt);
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
