@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
-bash scripts/setup.sh docker-registry skopeo umoci curl python3 jq gcc libc6-dev
+bash scripts/setup.sh docker-registry skopeo umoci curl python3 jq gcc libc6-dev criu
 bash scripts/install-crictl.sh >/dev/null
 bash scripts/install-critest.sh >/dev/null  # crictl + critest v1.37.0 (and ginkgo), cached in /var/cache/berth
 export PATH="$PWD/node_modules/.bin:$PATH"

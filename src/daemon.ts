@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Cni } from './cni/cni.js';
 import type { Config } from './config/config.js';
+import { CheckpointService } from './container/checkpoint.js';
 import type { ContainerRecord } from './container/container.js';
 import { ContainerService } from './container/container-service.js';
 import { ContainerStatsService } from './container/stats.js';
@@ -17,6 +18,8 @@ import { MetricsService } from './metrics/metrics-service.js';
 import type { Logger } from './log.js';
 import { native, root as packageRoot } from './native/index.js';
 import { boundingCaps, minOomScoreAdj } from './oci/host-limits.js';
+import { type CgroupDriverName, driverProblem } from './oci/cgroup-driver.js';
+import { Criu } from './oci/criu.js';
 import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
@@ -67,6 +70,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const caps = boundingCaps();
   log.info({ cgroups: cg.mode, unifiedControllers: cg.unifiedControllers, caps: caps.length }, 'host');
 
+  const driverIssue = driverProblem(cfg.cgroupDriver as CgroupDriverName);
+  // Not fatal: berthd serves (images, Status with the reason) and the kubelet sees RuntimeReady=false.
+  if (driverIssue) log.error({ cgroupDriver: cfg.cgroupDriver }, `runtime not ready: ${driverIssue}`);
+
   const runtimes = new RuntimeRegistry(cfg);
   const podStore = new ObjectStore<PodRecord>('pod sandbox', path.join(cfg.root, 'pods'));
   const containerStore = new ObjectStore<ContainerRecord>('container', path.join(cfg.root, 'containers'));
@@ -84,9 +91,11 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   });
   containers = new ContainerService({
     store: containerStore, pods: podStore, images, runtimes, runtimeDir: cfg.runtimeDir, root: cfg.root,
-    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000, events, log,
+    boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000,
+    unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot, events, log });
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot,
+    cgroupDriver: cfg.cgroupDriver as CgroupDriverName, unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
   await containers.reconcile();
@@ -107,7 +116,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const containerStats = new ContainerStatsService(containers, containerStore.dir);
   const podStats = new PodStatsService(pods, containers, containerStats);
   const criMetrics = new MetricsService(containers, containerStats, containerStore.dir);
-  const ctx: CriContext = { cfg, version, pods, podStore, containers, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
+  const checkpoints = new CheckpointService({
+    containers, pods: podStore, runtimes, criu: new Criu(cfg.criuPath), workRoot: path.join(cfg.runtimeDir, 'checkpoints'), log,
+  });
+  const ctx: CriContext = { cfg, version, pods, podStore, containers, checkpoints, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
   const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
   const server = createCriServer(ctx, log, metrics?.observe);
   await new Promise<void>((resolve, reject) =>
@@ -138,6 +150,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     },
     async stop() {
       stopExitWatch();
+      pods.close();
+      containers.close();
       events.close();
       metricsServer?.close();
       await new Promise<void>((resolve) => {

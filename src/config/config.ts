@@ -21,12 +21,24 @@ export interface Config {
   cniPluginDirs: string[];
   /** cgroup under which pods without a kubelet cgroup_parent are placed. */
   cgroupRoot: string;
+  /**
+   * "cgroupfs" (cgroup_parent is a path) or "systemd" (a slice; containers are systemd
+   * scopes): must match the kubelet's --cgroup-driver, which it learns from RuntimeConfig.
+   */
+  cgroupDriver: string;
   defaultRuntime: string;
   runtimes: Record<string, RuntimeHandlerConfig>;
   /** registries.conf (v2) path; CONTAINERS_REGISTRIES_CONF wins, as for the containers tools. */
   registriesConf: string;
+  /** CRIU, which the OCI runtime runs to checkpoint containers (`runc checkpoint --criu`). */
+  criuPath: string;
   /** A static binary used to probe that each runtime handler can really run a container. */
   probeBinary: string;
+  /**
+   * Seconds a pod or container whose RunPodSandbox/CreateContainer finished after the caller
+   * left (the kubelet's request timeout) is kept for the kubelet's retry before it is removed.
+   */
+  unclaimedCreateGraceSeconds: number;
   /** Seconds a `create` may take before the monitor is killed and the create rolled back. */
   createTimeoutSeconds: number;
   /**
@@ -61,11 +73,15 @@ export function defaults(): Config {
     cniConfDir: '/etc/cni/net.d',
     cniPluginDirs: ['/opt/cni/bin', '/usr/lib/cni'],
     cgroupRoot: '/berth',
+    cgroupDriver: 'cgroupfs',
     defaultRuntime: 'runc',
     runtimes: { runc: { path: 'runc' }, crun: { path: 'crun' } },
     registriesConf: '/etc/containers/registries.conf',
     probeBinary: '/bin/busybox',
+    criuPath: 'criu',
     createTimeoutSeconds: 60,
+    // The kubelet's request timeout is 2 min and it retries at its next pod sync; CRI-O keeps such objects some minutes too.
+    unclaimedCreateGraceSeconds: 240,
     maxLayerBytes: 64 * 1024 ** 3,
     metricsAddress: '',
     cniPluginTimeoutSeconds: 60,
@@ -87,6 +103,7 @@ const flagNames: Record<string, keyof Config> = {
   '--cni-conf-dir': 'cniConfDir',
   '--cni-plugin-dir': 'cniPluginDirs',
   '--cgroup-root': 'cgroupRoot',
+  '--cgroup-driver': 'cgroupDriver',
   '--default-runtime': 'defaultRuntime',
   '--registries-conf': 'registriesConf',
   '--stream-address': 'streamAddress',
@@ -97,7 +114,7 @@ export const usage = `usage: berthd config [--default] [flags]   print the effec
        berthd [--version] [--help] [--config /etc/berth/berth.toml] [--socket /run/berth/berth.sock]
        [--root /var/lib/berth] [--runtime-dir /run/berth] [--log-level info]
        [--cni-conf-dir /etc/cni/net.d] [--cni-plugin-dir /opt/cni/bin:/usr/lib/cni]
-       [--cgroup-root /berth] [--default-runtime runc] [--registries-conf PATH]
+       [--cgroup-root /berth] [--cgroup-driver cgroupfs|systemd] [--default-runtime runc] [--registries-conf PATH]
        [--stream-address 127.0.0.1] [--stream-port 0]`;
 
 export interface ConfigSources {
@@ -141,6 +158,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   for (const k of ['socket', 'root', 'runtimeDir'] as const) cfg[k] = path.resolve(cfg[k]);
   if (!cfg.streamTlsCert !== !cfg.streamTlsKey) throw invalid('stream_tls_cert and stream_tls_key go together: set both (HTTPS) or neither (HTTP)');
   if (!Number.isInteger(cfg.streamPort) || cfg.streamPort < 0 || cfg.streamPort > 65535) throw invalid(`stream port ${cfg.streamPort} is not a TCP port (0 picks a free one)`);
+  if (cfg.cgroupDriver !== 'cgroupfs' && cfg.cgroupDriver !== 'systemd') throw invalid(`cgroup_driver ${JSON.stringify(cfg.cgroupDriver)}: expected "cgroupfs" or "systemd"`);
   if (!cfg.runtimes[cfg.defaultRuntime]) throw invalid(`default runtime ${cfg.defaultRuntime} is not in [runtimes]`);
   return cfg;
 }

@@ -8,13 +8,17 @@ import { ContainerConfig, type LinuxContainerResources } from '../gen/runtime/v1
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../log.js';
 import { monitorPath, native } from '../native/index.js';
+import { containerCgroup } from '../oci/cgroup-driver.js';
 import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource-update.js';
 import { cgroupCaps } from '../oci/resources.js';
 import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
+import { refuseUserns, wantsUserns } from '../oci/userns.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
+import { handoffRecords } from '../store/handoff-records.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
@@ -39,6 +43,8 @@ export interface ContainerServiceDeps {
   boundingCaps: string[];
   minOomScoreAdj: number;
   createTimeoutMs: number;
+  /** How long a container created after its caller left waits for the retry (create-handoff.ts). */
+  unclaimedGraceMs: number;
   events: LifecycleEvents;
   log: Logger;
 }
@@ -52,11 +58,19 @@ export class ContainerService {
   private readonly lock = new KeyedLock();
   /** What the host's cgroups take (hugetlb, v2 `unified`): read once, it does not change. */
   private readonly cgroupCaps = cgroupCaps(native.cgroupInfo());
+  private readonly handoff: CreateHandoff;
 
-  constructor(private readonly d: ContainerServiceDeps) {}
+  constructor(private readonly d: ContainerServiceDeps) {
+    this.handoff = new CreateHandoff('container', d.unclaimedGraceMs, d.log, handoffRecords(d.store));
+  }
 
   config(c: ContainerRecord): ContainerConfig {
     return ContainerConfig.fromJSON(c.config);
+  }
+
+  /** Stops the unclaimed-create timers (berthd shutting down). */
+  close(): void {
+    this.handoff.close();
   }
 
   inPod(podId: string): ContainerRecord[] {
@@ -139,6 +153,8 @@ export class ContainerService {
         continue;
       }
       await this.refresh(c);
+      // Kept for a kubelet retry when berthd stopped: it waits out the rest of its grace here.
+      if (c.unclaimed) this.handoff.adopt(c.nameKey, c.id, c.unclaimed, (id) => this.discard(id));
     }
     await sweepOrphanBundles(path.join(this.d.runtimeDir, 'containers'), new Set(this.d.store.list().map((c) => c.id)), this.d.log);
   }
@@ -188,16 +204,36 @@ export class ContainerService {
     return path.join(this.d.runtimeDir, 'attach', id);
   }
 
-  async create(podId: string, cfg: ContainerConfig): Promise<ContainerRecord> {
+  /**
+   * CreateContainer. A kubelet retry of a create that finished (or is still running) after
+   * the kubelet gave up gets that container (same pod, name, attempt and config) instead
+   * of a name conflict; one no retry claims is removed after the grace period.
+   */
+  async create(podId: string, cfg: ContainerConfig, caller: Caller = present): Promise<ContainerRecord> {
+    const pod = this.d.pods.get(podId);
+    const meta = cfg.metadata!;
+    const key = containerNameKey(meta.name, meta.attempt, pod.nameKey);
+    const fingerprint = JSON.stringify([pod.id, ContainerConfig.toJSON(cfg)]);
+    const id = await this.handoff.create(key, fingerprint, caller, async () => (await this.createNew(pod, cfg)).id, (id) => this.discard(id));
+    return this.d.store.get(id);
+  }
+
+  /** An unclaimed create: nobody uses it. */
+  private async discard(id: string): Promise<void> {
+    await this.stop(id, 0);
+    await this.remove(id);
+  }
+
+  private async createNew(pod: PodRecord, cfg: ContainerConfig): Promise<ContainerRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, name, image and log path.
     const meta = cfg.metadata!;
     const imageRef = cfg.image!.image;
-    const pod = this.d.pods.get(podId);
     if (pod.state !== 'ready') throw precondition(`pod sandbox ${pod.id} is not ready`);
     const image = this.d.images.find(imageRef);
     if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
     const rt = this.d.runtimes.get(pod.runtimeHandler);
     rt.ensureReady();
+    if (wantsUserns(cfg.linux?.securityContext?.namespaceOptions?.usernsOptions)) refuseUserns(rt);
 
     const id = newId();
     const nameKey = containerNameKey(meta.name, meta.attempt, pod.nameKey);
@@ -212,10 +248,11 @@ export class ContainerService {
     // user_specified_image; status reports that name (the pod's status.image, which the
     // kubelet compares with the spec), as CRI-O and containerd do.
     const imageName = cfg.image!.userSpecifiedImage || (imageRef === image.id || image.id.endsWith(imageRef) ? (image.repoTags[0] ?? imageRef) : imageRef);
+    const cgroup = containerCgroup(pod, id);
     const rec: ContainerRecord = {
       id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName,
       state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
-      logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: `${pod.cgroupPath}/berth-${id}`,
+      logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: cgroup.path,
       stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
     };
     const phases = new Phases();
@@ -251,7 +288,7 @@ export class ContainerService {
         rootfs,
         hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
-        cgroupsPath: rec.cgroupsPath,
+        cgroupsPath: cgroup.oci,
         podFiles: [
           ...['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
           ...(pod.shm ? [{ destination: '/dev/shm', source: pod.shm }] : []),
@@ -283,6 +320,7 @@ export class ContainerService {
         tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${id.slice(0, 16)}.sock`) } : undefined,
         stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
         attachSocket: this.attachSocket(id),
+        systemdCgroup: cgroup.systemd,
       });
       phases.mark('runtimeCreate');
       rec.pid = started.pid;

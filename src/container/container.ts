@@ -6,6 +6,7 @@
 // "exited" is learnt from the exit file the monitor writes, so it is true even when the
 // container ended while berthd was not looking.
 import type { ProcessUser } from '../oci/users.js';
+import type { Unclaimed } from '../store/create-handoff.js';
 import type { Stored } from '../store/object-store.js';
 import type { ImageVolume } from './image-volumes.js';
 
@@ -37,6 +38,8 @@ export interface ContainerRecord extends Stored {
   user?: ProcessUser;
   /** Image volumes mounted for it (unmounted on removal). */
   imageVolumes?: ImageVolume[];
+  /** Created after its caller left and not claimed by a retry yet (store/create-handoff.ts). */
+  unclaimed?: Unclaimed;
 }
 
 /** Unique per pod (a pod's key is part of it); JSON, so no two names can alias. */

@@ -24,6 +24,8 @@ export interface MonitorArgs {
   stdin?: { once: boolean };
   /** Where the monitor serves Attach sessions. */
   attachSocket?: string;
+  /** The container's cgroup is a systemd scope: the runtime creates it with --systemd-cgroup. */
+  systemdCgroup?: boolean;
 }
 
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
@@ -34,6 +36,7 @@ export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
     if (a.tty) args.push('--tty', '1', '--console-socket', a.tty.consoleSocket);
     if (a.stdin) args.push('--stdin', '1', '--stdin-once', a.stdin.once ? '1' : '0');
     if (a.attachSocket) args.push('--attach-socket', a.attachSocket);
+    if (a.systemdCgroup) args.push('--systemd-cgroup', '1');
     return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd,
       // The runtime's own words decide the code (a command the image lacks is the request's fault).
       failure: runtimeError,

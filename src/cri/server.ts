@@ -3,9 +3,12 @@
 // yet, UNIMPLEMENTED with the RPC's name — never a silent empty success.
 import { type ServerUnaryCall, type sendUnaryData, Server, type ServiceDefinition, status, type UntypedServiceImplementation, type ServerWritableStream } from '@grpc/grpc-js';
 import { toGrpc } from '../errors.js';
+import type { Caller } from '../store/create-handoff.js';
 import { ImageServiceService, RuntimeServiceService } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import type { CriContext, Handler, StreamHandler } from './context.js';
+import { CheckpointContainer } from './checkpoint-container.js';
+import { CheckpointPod } from './checkpoint-pod.js';
 import { ContainerStats } from './container-stats.js';
 import { GetContainerEvents } from './get-container-events.js';
 import { ContainerStatus } from './container-status.js';
@@ -31,6 +34,7 @@ import { RemoveImage } from './remove-image.js';
 import { RemovePodSandbox } from './remove-pod-sandbox.js';
 import { ReopenContainerLog } from './reopen-container-log.js';
 import { RunPodSandbox } from './run-pod-sandbox.js';
+import { RestorePod } from './restore-pod.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { StartContainer } from './start-container.js';
 import { Status } from './status.js';
@@ -50,6 +54,7 @@ export const handlers: Record<string, Handler> = {
   UpdateRuntimeConfig,
   ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats, ReopenContainerLog,
   UpdateContainerResources, UpdatePodSandboxResources, ListMetricDescriptors, ListPodSandboxMetrics,
+  CheckpointContainer, CheckpointPod, RestorePod,
 };
 
 /** Server-streaming handlers by RPC name. */
@@ -93,7 +98,12 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
         return;
       }
       const started = process.hrtime.bigint();
-      handler(ctx, call.request).then(
+      // Gone once the client cancels or its deadline passes (grpc-js may answer
+      // DEADLINE_EXCEEDED itself without a cancel event, so the deadline is checked too).
+      const d = call.getDeadline();
+      const deadlineMs = d instanceof Date ? d.getTime() : d;
+      const caller: Caller = { gone: () => call.cancelled || Date.now() >= deadlineMs };
+      handler(ctx, call.request, caller).then(
         (res) => {
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           if (quiet.has(rpc)) log.debug({ rpc, ms }, 'rpc');

@@ -1,4 +1,5 @@
 import type { StatusRequest, StatusResponse } from '../gen/runtime/v1/api.js';
+import { type CgroupDriverName, driverProblem } from '../oci/cgroup-driver.js';
 import type { CriContext } from './context.js';
 
 /** RuntimeReady follows the default handler; each handler that cannot run is named with its reason. */
@@ -7,6 +8,10 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
   const net = await ctx.cni.status();
   const handlers = [...ctx.runtimes.handlers.values()];
   const broken = handlers.filter((h) => !h.status.ready);
+  // A cgroup driver the host cannot serve (systemd configured, systemd not running) makes
+  // every RunPodSandbox fail: the kubelet must see that in RuntimeReady, not pod by pod.
+  const cgroupProblem = driverProblem(ctx.cfg.cgroupDriver as CgroupDriverName);
+  const runtimeReady = def.status.ready && !cgroupProblem;
   const info: Record<string, string> = {};
   if (req.verbose) {
     info.config = JSON.stringify({ ...ctx.cfg });
@@ -18,11 +23,11 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
       conditions: [
         {
           type: 'RuntimeReady',
-          status: def.status.ready,
-          reason: def.status.ready ? '' : 'RuntimeHandlerNotReady',
-          message: def.status.ready
+          status: runtimeReady,
+          reason: runtimeReady ? '' : cgroupProblem ? 'CgroupDriverNotReady' : 'RuntimeHandlerNotReady',
+          message: runtimeReady
             ? broken.map((h) => `runtime handler ${h.handler} cannot run: ${h.status.reason}`).join('; ')
-            : `default runtime handler ${def.handler}: ${def.status.reason}`,
+            : (cgroupProblem ?? `default runtime handler ${def.handler}: ${def.status.reason}`),
         },
         {
           type: 'NetworkReady',
@@ -37,6 +42,7 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
     runtimeHandlers: [...(def.status.ready ? [''] : []), ...handlers.filter((h) => h.status.ready).map((h) => h.handler)].map((name) => ({
       name,
       // berth makes binds recursively read-only itself (a createContainer hook, src/oci/mounts.ts), for every handler.
+      // No user namespaces: berth refuses them (src/oci/userns.ts says why), so the kubelet must not send hostUsers=false pods.
       features: { recursiveReadOnlyMounts: true, userNamespaces: false },
     })),
     // Supplementary groups follow supplemental_groups_policy and ContainerStatus reports them.

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { invalid } from '../errors.js';
 import { type ContainerConfig, MountPropagation, type PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import { checkUsernsOptions } from '../oci/userns.js';
 
 // NUL, C0 controls and DEL: never part of a name, and a newline would inject lines into
 // /etc/hosts or resolv.conf.
@@ -55,11 +56,13 @@ export function checkPodConfig(cfg: PodSandboxConfig): void {
   for (const [field, list] of [['dns_config.servers', dns?.servers], ['dns_config.searches', dns?.searches], ['dns_config.options', dns?.options]] as const) {
     for (const v of list ?? []) plainText(field, v, MAX_NAME);
   }
+  checkUsernsOptions('linux.security_context.namespace_options.userns_options', cfg.linux?.securityContext?.namespaceOptions?.usernsOptions);
 }
 
 export function checkContainerConfig(cfg: ContainerConfig): void {
   if (!cfg.metadata?.name) throw invalid('container config needs metadata with a name');
   checkName('metadata.name', cfg.metadata.name);
+  checkUsernsOptions('linux.security_context.namespace_options.userns_options', cfg.linux?.securityContext?.namespaceOptions?.usernsOptions);
   if (!cfg.image?.image) throw invalid('container config needs an image');
   plainText('image.image', cfg.image.image, MAX_PATH);
   if (cfg.logPath) checkRelativePath('log_path', cfg.logPath);

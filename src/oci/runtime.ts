@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { internal, precondition } from '../errors.js';
+import { deadline, internal, precondition } from '../errors.js';
 import { processTree } from '../util/procfs.js';
 import { monitorPath } from '../native/index.js';
 import { MAX_OUTPUT, run, type RunResult } from './exec-file.js';
+import { idmapFromFeatures } from './userns.js';
 
 export interface HandlerStatus {
   ready: boolean;
@@ -16,6 +17,9 @@ export interface HandlerStatus {
   /** OCI spec version the runtime implements; berth writes this into config.json. */
   specVersion: string;
   version?: string;
+  /** The runtime applies idmapped mounts (user namespaces need them; userns.ts), and if not, why we think so. */
+  idmapMounts?: boolean;
+  idmapReason?: string;
 }
 
 export class OciRuntime {
@@ -103,6 +107,16 @@ export class OciRuntime {
     }
   }
 
+  /**
+   * `checkpoint`: CRIU dumps the container's processes into `imageDir` and the container
+   * keeps running (as the kubelet's forensic checkpoints want it, and CRI-O does).
+   */
+  async checkpoint(id: string, o: { criu: string; imageDir: string; workDir: string; timeoutMs: number }): Promise<void> {
+    const r = await this.cli(['checkpoint', '--criu', o.criu, '--image-path', o.imageDir, '--work-path', o.workDir, '--leave-running', '--tcp-established', '--file-locks', id], o.timeoutMs);
+    if (r.timedOut) throw deadline(`runtime ${this.handler}: checkpoint ${id} did not finish within ${o.timeoutMs / 1000} s`);
+    if (r.code !== 0) this.fail('checkpoint', id, r);
+  }
+
   /** Finds the spec version and proves the handler can run a container. */
   async probe(workDir: string, probeBinary: string, cgroupRoot: string): Promise<HandlerStatus> {
     const v = await run(this.binary, ['--version'], { timeoutMs: 10_000 }).catch((e: Error) => e);
@@ -125,7 +139,9 @@ export class OciRuntime {
         timeoutMs: 20_000,
       });
       if (r.code === 0) {
-        this.status = { ready: true, specVersion: spec, version };
+        const f = await run(this.binary, ['features'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(e.message) }));
+        const idmap = idmapFromFeatures(f.code, f.stdout.toString(), f.stderr.toString());
+        this.status = { ready: true, specVersion: spec, version, idmapMounts: idmap.idmap, idmapReason: idmap.reason };
       } else {
         const log = await fs.readFile(logFile, 'utf8').catch(() => '');
         const msgs = log

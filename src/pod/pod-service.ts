@@ -8,9 +8,13 @@ import { BerthError, invalid, precondition, wrap } from '../errors.js';
 import { type LinuxContainerResources, NamespaceMode, PodSandboxConfig } from '../gen/runtime/v1/api.js';
 import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
+import { type CgroupDriverName, DEFAULT_SLICE, driverProblem, expandSlice } from '../oci/cgroup-driver.js';
 import { ociResources } from '../oci/resource-update.js';
+import { refuseUserns, wantsUserns } from '../oci/userns.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
+import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
+import { handoffRecords } from '../store/handoff-records.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { newId } from '../store/records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
@@ -34,14 +38,25 @@ export interface PodServiceDeps {
   runtimes: RuntimeRegistry;
   runtimeDir: string;
   cgroupRoot: string;
+  cgroupDriver: CgroupDriverName;
+  /** How long a pod created after its caller left waits for the retry (create-handoff.ts). */
+  unclaimedGraceMs: number;
   events: LifecycleEvents;
   log: Logger;
 }
 
 export class PodService {
   private readonly lock = new KeyedLock();
+  private readonly handoff: CreateHandoff;
 
-  constructor(private readonly d: PodServiceDeps) {}
+  constructor(private readonly d: PodServiceDeps) {
+    this.handoff = new CreateHandoff('pod', d.unclaimedGraceMs, d.log, handoffRecords(d.store));
+  }
+
+  /** Stops the unclaimed-create timers (berthd shutting down). */
+  close(): void {
+    this.handoff.close();
+  }
 
   private netArgs(pod: PodRecord, cfg: PodSandboxConfig) {
     return podNetArgs(pod, cfg);
@@ -51,19 +66,46 @@ export class PodService {
     return PodSandboxConfig.fromJSON(pod.config);
   }
 
-  async run(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
+  /**
+   * RunPodSandbox. A kubelet retry of a run that finished (or is still running) after the
+   * kubelet gave up gets that pod (same name, attempt, config and handler) instead of a
+   * name conflict; one no retry claims is removed after the grace period.
+   */
+  async run(cfg: PodSandboxConfig, handlerName: string, caller: Caller = present): Promise<PodRecord> {
+    const fingerprint = JSON.stringify([PodSandboxConfig.toJSON(cfg), handlerName]);
+    const id = await this.handoff.create(podNameKey(cfg), fingerprint, caller, async () => (await this.runNew(cfg, handlerName)).id, (id) => this.remove(id));
+    return this.d.store.get(id);
+  }
+
+  /**
+   * Where the pod's cgroup is, from the kubelet's cgroup_parent: with cgroupfs an absolute
+   * path (none: berth makes one under cgroup_root, `path` undefined); with systemd a slice,
+   * whose directory systemd owns (none: system.slice).
+   */
+  private podCgroup(parent: string): { path?: string; slice?: string } {
+    const problem = driverProblem(this.d.cgroupDriver);
+    if (problem) throw precondition(problem);
+    if (this.d.cgroupDriver === 'systemd') {
+      const slice = parent || DEFAULT_SLICE;
+      return { path: expandSlice(slice), slice };
+    }
+    if (parent.endsWith('.slice')) throw invalid(`cgroup_parent ${JSON.stringify(parent)} is a systemd slice, but berth's cgroup_driver is "cgroupfs" (the kubelet's --cgroup-driver must match RuntimeConfig)`);
+    if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
+    return { path: parent || undefined };
+  }
+
+  private async runNew(cfg: PodSandboxConfig, handlerName: string): Promise<PodRecord> {
     // The RPC edge (src/cri/validate.ts) has checked metadata, names and paths.
     const m = cfg.metadata!;
     const rt = this.d.runtimes.get(handlerName);
     rt.ensureReady();
     const nsOpts = cfg.linux?.securityContext?.namespaceOptions;
+    if (wantsUserns(nsOpts?.usernsOptions)) refuseUserns(rt);
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
     if (!hostNetwork) validatePortMappings(cfg);
-    const parent = cfg.linux?.cgroupParent ?? '';
-    if (parent.endsWith('.slice')) throw precondition(`cgroup_parent ${parent}: the systemd cgroup driver is not supported yet (use cgroupfs)`);
-    if (parent && (!parent.startsWith('/') || parent.split('/').includes('..'))) throw invalid(`cgroup_parent ${JSON.stringify(parent)} must be an absolute cgroupfs path`);
+    const cg = this.podCgroup(cfg.linux?.cgroupParent ?? '');
 
     const id = newId();
     const nameKey = podNameKey(cfg);
@@ -78,8 +120,9 @@ export class PodService {
       createdAt: nowNs(),
       runtimeHandler: rt.handler,
       namespaces: {},
-      cgroupPath: parent || `${this.d.cgroupRoot}/pod-${id}`,
-      cgroupCreated: !parent,
+      cgroupPath: cg.path ?? `${this.d.cgroupRoot}/pod-${id}`,
+      ...(cg.slice ? { systemdSlice: cg.slice } : {}),
+      cgroupCreated: !cg.path,
       filesDir: runDir,
       hostNetwork,
     };
@@ -208,6 +251,8 @@ export class PodService {
         this.d.log.warn({ pod: pod.id.slice(0, 12) }, 'undid a RunPodSandbox interrupted by a crash');
         continue;
       }
+      // Kept for a kubelet retry when berthd stopped: it waits out the rest of its grace here.
+      if (pod.unclaimed) this.handoff.adopt(pod.nameKey, pod.id, pod.unclaimed, (id) => this.remove(id));
       if (pod.state !== 'ready') continue;
       const pinsGone = Object.values(pod.namespaces).some((p) => !existsSync(p));
       const pauseGone = !!pod.pausePid && !cmdlineIncludes(pod.pausePid, pod.filesDir);

@@ -6,6 +6,7 @@
 // undoes every step and leaves no record; one interrupted by a crash is undone at start-up.
 import os from 'node:os';
 import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import type { Unclaimed } from '../store/create-handoff.js';
 import type { Stored } from '../store/object-store.js';
 
 export interface PodRecord extends Stored {
@@ -19,6 +20,8 @@ export interface PodRecord extends Stored {
   /** Host PID of the pause process (PID-sharing pods only). */
   pausePid?: number;
   cgroupPath: string;
+  /** The pod's slice under the systemd cgroup driver (cgroupPath is then where systemd put it). */
+  systemdSlice?: string;
   /** True when berth made the pod cgroup (the kubelet makes its own under cgroup_parent). */
   cgroupCreated: boolean;
   network?: { name: string; ips: string[]; attached: boolean };
@@ -27,6 +30,8 @@ export interface PodRecord extends Stored {
   /** The pod's /dev/shm, shared by its containers: a tmpfs at <filesDir>/shm, or the host's for host IPC. */
   shm?: string;
   hostNetwork: boolean;
+  /** Run after its caller left and not claimed by a retry yet (store/create-handoff.ts). */
+  unclaimed?: Unclaimed;
 }
 
 /** The CRI name key; JSON, so names containing the separator cannot alias each other. */

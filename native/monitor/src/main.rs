@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub(crate) fn usage() -> ! {
-    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH");
+    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH [--systemd-cgroup 1]");
     eprintln!(
         "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES [--stdin 1] [--tty 1 --console-socket PATH] -- CMD..."
     );
@@ -165,7 +165,11 @@ fn run(flags: HashMap<String, String>) -> i32 {
             return 1;
         }
     };
+    // A systemd-driver container: runc/crun make its scope through systemd (cgroupsPath
+    // `slice:prefix:name`) only when told so by this global flag.
+    let systemd_cgroup = flags.get("systemd-cgroup").is_some_and(|v| v == "1");
     let status = Command::new(&runtime)
+        .args(systemd_cgroup.then_some("--systemd-cgroup"))
         .args([
             "--root",
             &root,
