@@ -98,6 +98,12 @@ rm -rf "$work/d"; mkdir -p "$work/d/etc" "$work/d/uploads" "$work/d/home/user-de
 with_libs /bin/bash "$work/d"
 # curl: specs exec it in agnhost pods (node-to-pod networking, lifecycle hooks).
 with_libs /usr/bin/curl "$work/d"
+# nc: upstream's is netcat-openbsd, and the UDP specs need its `nc -w 1 -u` (busybox's nc
+# waits for stdin's end, not for the reply). /usr/bin comes before busybox's /bin in PATH.
+dpkg-deb -x "$(fetch_deb netcat-openbsd)" "$work/nc"
+with_libs "$work/nc/bin/nc.openbsd" "$work/nc-root"
+install -D -m 0755 "$work/nc/bin/nc.openbsd" "$work/d/usr/bin/nc"
+cp -a "$work/nc-root/lib" "$work/nc-root/lib64" "$work/d/" 2>/dev/null || true
 # The porter's TLS pair: the HTTPS lifecycle hook specs run `agnhost netexec` with
 # --tls-cert-file /localhost.crt --tls-private-key-file /localhost.key.
 if [ -n "${K8S_SRC:-}" ] && [ -f "$K8S_SRC/test/images/agnhost/porter/localhost.crt" ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite, from a fresh machine: set-up (scripts/setup.sh plus the test tools:
 # docker-registry, skopeo, umoci, crictl), generated-code check, native unit tests, the
-# local registry with the busybox test images, ava unit + integration tests (root), then
-# the CRI validation suite (critest, test/conformance/run.ts).
+# local registry with the busybox test images, ava unit + integration tests (root), the
+# CRI validation suite (critest, test/conformance/run.ts), then a subset of the Kubernetes
+# node e2e suite with a real kubelet (test/node-e2e/run.ts; the full run: npm run test:node-e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: the integration tests need root (namespaces, mounts, cgroups)" >&2; exit 1; }
@@ -36,3 +37,6 @@ npx ava
 
 echo "== conformance: critest" >&2
 node dist/test/conformance/run.js
+
+echo "== node conformance: a real kubelet, the node e2e suite's fast subset" >&2
+NODE_E2E_SUBSET=1 node dist/test/node-e2e/run.js

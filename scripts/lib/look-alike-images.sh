@@ -10,6 +10,17 @@ exists() { # repo:tag -> 0 if the registry has it
     -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json' 2>/dev/null
 }
 
+# fetch_deb <package>: the path of its .deb for this machine, downloaded once into
+# ${BERTH_CACHE}/debs (Debian's archive is reachable; the package need not be installed).
+fetch_deb() {
+  local debs="${BERTH_CACHE:-/var/cache/berth}/debs"
+  mkdir -p "$debs"
+  if ! ls "$debs/$1"_*.deb >/dev/null 2>&1; then
+    (cd "$debs" && { apt-get download "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$1" >/dev/null; }; })
+  fi
+  ls "$debs/$1"_*.deb | head -1
+}
+
 # 0 when every name in TARGETS is in the registry already (and FORCE is not 1).
 images_all_present() {
   [ "$FORCE" != 1 ] || return 1

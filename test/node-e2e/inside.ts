@@ -16,7 +16,7 @@ import path from 'node:path';
 import { registry, startInstance } from '../helpers/instance.js';
 import { registriesConf } from '../conformance/registries.js';
 import { native } from '../../src/native/index.js';
-import { kubeletDirs, systemCgroups } from './dirs.js';
+import { kubeletDirs, runCgroups } from './dirs.js';
 
 const env = (k: string) => {
   const v = process.env[k];
@@ -26,6 +26,7 @@ const env = (k: string) => {
 const work = env('NODE_E2E_WORK');
 const bin = env('NODE_E2E_BIN');
 const nodeIp = process.env.NODE_E2E_NODE_IP ?? '10.217.0.2';
+const cgroups = runCgroups(env('NODE_E2E_CGROUP_ROOT'));
 
 /** x.y.z.1 of the node IP's /24 (a gateway that never answers: nothing leaves here). */
 const gateway = (ip: string) => ip.replace(/\.\d+$/, '.1');
@@ -111,15 +112,16 @@ async function main(): Promise<void> {
   try {
     // berthd in a cgroup of its own, as on a node: the kubelet reports it as the "runtime"
     // system container.
-    native.cgroupCreate(systemCgroups.runtime);
-    for (const dir of native.cgroupExisting(systemCgroups.runtime)) writeFileSync(path.join(dir, 'cgroup.procs'), String(inst.proc.pid));
+    native.cgroupCreate(cgroups.runtime);
+    for (const dir of native.cgroupExisting(cgroups.runtime)) writeFileSync(path.join(dir, 'cgroup.procs'), String(inst.proc.pid));
     const kubeletFlags = [
       // This host's cgroups are v1 (hybrid): the kubelet refuses v1 unless told otherwise.
       '--fail-cgroupv1=false',
-      // The suite would put the kubelet in /kubelet and every process of the root cgroup in
-      // /system. Under /berth-node-e2e instead (run.ts removes it); the processes the kubelet
-      // moves are only those of this PID namespace: cgroup.procs lists no others here.
-      `--kubelet-cgroups=${systemCgroups.kubelet}`, `--system-cgroups=${systemCgroups.misc}`, `--runtime-cgroups=${systemCgroups.runtime}`,
+      // Pods and system containers under the run's own cgroup root (run.ts removes it), not
+      // under / (the suite's /kubelet and /system). The processes the kubelet moves into
+      // "misc" are only this PID namespace's: cgroup.procs lists no others here.
+      `--cgroup-root=${cgroups.root}`,
+      `--kubelet-cgroups=${cgroups.kubelet}`, `--system-cgroups=${cgroups.misc}`, `--runtime-cgroups=${cgroups.runtime}`,
       `--node-ip=${nodeIp}`,
     ];
     const args = [

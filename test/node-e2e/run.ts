@@ -2,10 +2,10 @@
 // kubelet (npm run test:node-e2e). Builds the suite and the kubelet (cached outside the
 // repo), pushes the look-alike images, then runs inside.ts under
 // `unshare --net --mount --pid`, so that the run's network, mounts and processes die with
-// it. Afterwards it removes the cgroups the kubelet made (/kubepods, /berth-node-e2e) and prints
+// it. Afterwards it removes the run's cgroup root (the kubelet's pods and system cgroups) and prints
 //   node-e2e <version>: N passed, N failed of N run (JUnit: <path>)
 // Controls: NODE_E2E_VERSION (v1.37.2 | v1.36.3), NODE_E2E_SUBSET=1 (CI's fast subset),
-// NODE_E2E_FOCUS (a regex), NODE_E2E_PROCS (6), NODE_E2E_KEEP=1 (keep the work dir with
+// NODE_E2E_FOCUS (a regex), NODE_E2E_RERUN=<junit.xml> (its failed specs), NODE_E2E_PROCS (6), NODE_E2E_KEEP=1 (keep the work dir with
 // the kubelet's log), NODE_E2E_DRY_RUN=1, BERTH_NODE_E2E_ALL=1 (run the skip list too).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
@@ -15,9 +15,9 @@ import { repoRoot } from '../helpers/instance.js';
 import { parseJunit } from '../helpers/junit.js';
 import { escapeRegex } from '../conformance/skips.js';
 import { native } from '../../src/native/index.js';
-import { kubeletDirs, systemCgroupRoot } from './dirs.js';
+import { kubeletDirs } from './dirs.js';
 import { activeSkips } from './skips.js';
-import { subsetFocus } from './subset.js';
+import { subsetFocus, subsetSkip } from './subset.js';
 
 const version = process.env.NODE_E2E_VERSION ?? 'v1.37.2';
 
@@ -35,21 +35,33 @@ function images(agnhost: string): void {
   });
 }
 
+/**
+ * A focus on the specs a JUnit report lists as failed. The report names a spec
+ * "[It] <full text> [<labels>]"; ginkgo's focus matches the full text.
+ */
+function rerunFocus(report: string): string {
+  const failed = parseJunit(readFileSync(report, 'utf8')).filter((c) => c.status === 'failed');
+  if (!failed.length) throw new Error(`node-e2e: ${report} lists no failed spec`);
+  return failed.map((c) => escapeRegex(c.name.replace(/^\[It\] /, '').replace(/ \[[^\]]*\]$/, ''))).join('|');
+}
+
 async function main(): Promise<number> {
   const bins = install();
   const bin = path.dirname(bins['e2e_node.test']!);
   images(bins.agnhost!);
-  const kubepodsBefore = native.cgroupExisting('/kubepods').length > 0;
   const madeDirs = kubeletDirs.filter((d) => !existsSync(d));
   for (const d of madeDirs) mkdirSync(d, { recursive: true });
   const work = mkdtempSync(path.join('/var/tmp', 'berth-node-e2e-'));
+  const cgroupRoot = `/${path.basename(work)}`;
   const junit = process.env.NODE_E2E_JUNIT ?? path.join(os.tmpdir(), `berth-node-e2e-${version}${process.env.NODE_E2E_SUBSET === '1' ? '-subset' : ''}.xml`);
   rmSync(junit, { force: true });
   const result = path.join(work, 'result');
   const skips = activeSkips();
   const runAll = process.env.BERTH_NODE_E2E_ALL === '1';
-  const focus = process.env.NODE_E2E_FOCUS ?? (process.env.NODE_E2E_SUBSET === '1' ? subsetFocus : '\\[NodeConformance\\]');
-  const skip = ['\\[Flaky\\]', '\\[Slow\\]', '\\[Serial\\]', ...(runAll ? [] : skips.map((s) => escapeRegex(s.spec)))].join('|');
+  const focus = process.env.NODE_E2E_RERUN ? rerunFocus(process.env.NODE_E2E_RERUN)
+    : process.env.NODE_E2E_FOCUS ?? (process.env.NODE_E2E_SUBSET === '1' ? subsetFocus : '\\[NodeConformance\\]');
+  const skip = ['\\[Flaky\\]', '\\[Slow\\]', '\\[Serial\\]', ...(runAll ? [] : skips.map((s) => escapeRegex(s.spec))),
+    ...(process.env.NODE_E2E_SUBSET === '1' && !process.env.NODE_E2E_FOCUS ? subsetSkip : [])].join('|');
   const started = Date.now();
   let code = 0;
   try {
@@ -57,7 +69,7 @@ async function main(): Promise<number> {
       const p = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc',
         process.execPath, path.join(repoRoot, 'dist', 'test', 'node-e2e', 'inside.js')], {
         stdio: 'inherit',
-        env: { ...process.env, NODE_E2E_WORK: work, NODE_E2E_BIN: bin, NODE_E2E_FOCUS: focus, NODE_E2E_SKIP: skip, NODE_E2E_JUNIT: junit, NODE_E2E_RESULT: result },
+        env: { ...process.env, NODE_E2E_WORK: work, NODE_E2E_CGROUP_ROOT: cgroupRoot, NODE_E2E_BIN: bin, NODE_E2E_FOCUS: focus, NODE_E2E_SKIP: skip, NODE_E2E_JUNIT: junit, NODE_E2E_RESULT: result },
       });
       p.on('exit', (c) => resolve(c ?? 1));
     });
@@ -77,14 +89,12 @@ async function main(): Promise<number> {
     if (failed.some((c) => !skipOf(c.name))) code = 1;
     else if (rc !== 0 && !runAll && failed.length === 0) code = rc; // the suite itself broke (BeforeSuite)
   } finally {
-    // The kubelet's pod cgroups and the node's system containers, now empty.
-    for (const cg of [...(kubepodsBefore ? [] : ['/kubepods']), systemCgroupRoot]) {
-      try {
-        native.cgroupRemove(cg);
-      } catch (e) {
-        console.error(`node-e2e: could not remove cgroup ${cg}: ${(e as Error).message}`);
-        code ||= 1;
-      }
+    // The kubelet's pod cgroups and the node's system containers, empty now.
+    try {
+      native.cgroupRemove(cgroupRoot);
+    } catch (e) {
+      console.error(`node-e2e: could not remove cgroup ${cgroupRoot}: ${(e as Error).message}`);
+      code ||= 1;
     }
     for (const d of madeDirs.reverse()) {
       try {

@@ -26,6 +26,28 @@ export const skips: Skip[] = [
     why: 'expects PSI (pressure) figures for every container, which the kubelet reads from cgroup v2 files (KubeletPSI is GA and locked on); this host is cgroup v1',
     when: cgroupV1,
   },
+  // Upstream's busybox image keeps environment entries whose names are not shell
+  // identifiers ("data-1") across `sh -c env`; the ash of every Debian busybox build
+  // (1.35 here, 1.37 in trixie: both checked) drops them, so the look-alike image cannot
+  // show them yet. berth passes them to the container (the CRI env reaches the OCI spec).
+  {
+    spec: 'ConfigMap should be consumable via the environment',
+    kind: 'todo',
+    issue: 18,
+    why: 'the busybox look-alike\'s ash drops env names like "data-1" that upstream\'s keeps; needs an image whose sh passes them through',
+  },
+  {
+    spec: 'Secrets should be consumable via the environment',
+    kind: 'todo',
+    issue: 18,
+    why: 'as for ConfigMap: the look-alike busybox sh drops env names like "data-1"',
+  },
+  {
+    spec: 'ContainerMetrics [LinuxOnly] when querying /metrics/cadvisor should report container metrics',
+    kind: 'todo',
+    issue: 18,
+    why: 'the kubelet\'s cAdvisor names pod containers only for runtimes it has a plugin for (containerd, CRI-O, docker); for berth the kubelet must take them from the CRI (PodAndContainerStatsFromCRI, beta and off by default, under which this spec skips itself)',
+  },
   {
     spec: 'PrivilegedPod should enable privileged commands',
     kind: 'host',
