@@ -54,6 +54,8 @@ export function registryHost(src: Endpoint): string {
 
 export class Session {
   readonly host: string;
+  /** Extra CA certificates (PEM) trusted for this registry (certs.d/<host>/*.crt). */
+  caPem: string[] = [];
   private authHeader: string | undefined;
 
   constructor(
@@ -69,6 +71,32 @@ export class Session {
   private base(): string {
     const prefix = this.src.location === 'docker.io' ? '' : this.src.location.replace(/^[^/]*/, '');
     return `${this.src.insecure ? 'http' : 'https'}://${this.host}${prefix}/v2/${this.src.repository}`;
+  }
+
+  /**
+   * What the native downloader needs to GET a blob itself: its URL and the
+   * Authorization header this session holds (sent to the registry's host only).
+   */
+  blobRequest(digest: string): { url: string; authorization?: string } {
+    return { url: `${this.base()}/blobs/${digest}`, authorization: this.authHeader };
+  }
+
+  /**
+   * Answers a challenge the native downloader met (a 401's WWW-Authenticate: no token
+   * yet, or it expired mid-pull); true if there is now a header worth retrying with.
+   */
+  async reauthorize(wwwAuthenticate: string | undefined): Promise<boolean> {
+    const challenge = parseChallenge(wwwAuthenticate ?? null);
+    if (!challenge) return false;
+    const watch = new Watchdog(this.timeoutMs);
+    try {
+      const header = await this.answer(challenge, watch, true);
+      if (!header || header === this.authHeader) return false;
+      this.authHeader = header;
+      return true;
+    } finally {
+      watch.done();
+    }
   }
 
   /**
@@ -140,14 +168,15 @@ export class Session {
   }
 
   /** The Authorization header that answers `c`, or undefined if we cannot. */
-  private async answer(c: Challenge, watch: Watchdog): Promise<string | undefined> {
+  private async answer(c: Challenge, watch: Watchdog, fresh = false): Promise<string | undefined> {
     if (c.scheme === 'basic') return this.creds?.username !== undefined ? basic(this.creds) : undefined;
     if (c.scheme !== 'bearer' || !c.params.realm) return undefined;
     const service = c.params.service ?? '';
     const scope = c.params.scope ?? `repository:${this.src.repository}:pull`;
     const key = [c.params.realm, service, scope, this.creds?.username ?? '', this.creds?.identityToken ? 'idt' : ''].join('|');
     const cached = tokens.get(key);
-    if (cached && cached.expires > Date.now()) return cached.header;
+    // `fresh`: the cached token was just refused, so fetch another.
+    if (cached && cached.expires > Date.now() && !fresh) return cached.header;
     const realm = new URL(c.params.realm);
     let res: Response;
     try {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub mod confined;
 // Streamed layer extraction (the image service's pull path).
+pub mod layer_pull;
 pub mod layer_sink;
 pub mod notify;
 
