@@ -155,6 +155,48 @@ export interface ExtractedLayer {
 }
 
 /**
+ * GETs a registry URL (following redirects, credentials kept to its host) and reads
+ * at most `maxBytes + 1` bytes of the body. Resolves with a `failure` (never rejects)
+ * when no response came, so the caller can tell TLS refusals from network errors.
+ */
+export declare function httpGet(opts: HttpGetOptions): Promise<HttpGetResult>
+
+export interface HttpGetFailure {
+  /** "tls" (certificate or handshake refused), "network", "invalid" (bad URL/header). */
+  kind: string
+  message: string
+}
+
+export interface HttpGetOptions {
+  url: string
+  /** Sent to the URL's own host only (not after a redirect to another host). */
+  authorization?: string
+  headers?: Array<HttpHeader>
+  /** Skip certificate verification (an `insecure` registry). */
+  insecure?: boolean
+  /** Extra trusted CA certificates, PEM text. */
+  caPem?: Array<string>
+  /** A read that waits longer than this fails (default 30 s). */
+  idleTimeoutMs?: number
+  /** The body is read up to this many bytes plus one (the caller judges the excess). */
+  maxBytes: number
+}
+
+export interface HttpGetResult {
+  status: number
+  /** Names lowercased. */
+  headers: Array<HttpHeader>
+  body: Buffer
+  /** Set instead of the rest when no response came. */
+  failure?: HttpGetFailure
+}
+
+export interface HttpHeader {
+  name: string
+  value: string
+}
+
+/**
  * "dir", "file", "symlink" or "other" for `rel` beneath `root` (nothing followed), null
  * if missing; a symlink among its parents is an error.
  */

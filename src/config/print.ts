@@ -14,6 +14,7 @@ const help: Partial<Record<keyof Config, string>> = {
   cgroupRoot: 'cgroup for pods that come without a kubelet cgroup_parent',
   defaultRuntime: 'runtime handler for pods that name none',
   registriesConf: 'containers-registries.conf v2 (SIGHUP reloads it)',
+  registryCertsDirs: 'certs.d directories: <dir>/<host[:port]>/*.crt are CAs trusted for that registry (read at each pull)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',
   createTimeoutSeconds: 'longest a runtime create may take before it is rolled back',
   maxLayerBytes: 'most bytes one image layer may unpack to',

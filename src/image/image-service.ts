@@ -72,7 +72,7 @@ export class ImageService {
     private readonly log: Logger,
     /** Tells whether a container still uses an image (removal is refused then). */
     private readonly inUse: (imageId: string) => boolean,
-    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string },
+    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string; certsDirs?: string[] },
   ) {
     this.tmpDir = path.join(store.root, 'tmp');
   }
@@ -123,7 +123,7 @@ export class ImageService {
     let lastErr: unknown;
     for (const ep of endpoints) {
       try {
-        return await this.pullFrom(new Session({ ...ep }, this.credentials({ ...ep }, auth)), key, ref);
+        return await this.pullFrom(new Session({ ...ep }, this.credentials({ ...ep }, auth), undefined, this.limits.certsDirs), key, ref);
       } catch (e) {
         lastErr = e;
         this.log.warn({ image: key, endpoint: ep.location, err: (e as Error).message }, 'pull from endpoint failed');
@@ -230,7 +230,7 @@ export class ImageService {
       const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, space));
       // One new token at most per layer: a 401 means "no token yet" or "it expired".
       for (let reauth = 0; ; reauth++) {
-        const { url, authorization } = session.blobRequest(layer.digest);
+        const { url, authorization } = await session.blobRequest(layer.digest);
         const pull = native.startLayerPull({
           dest: path.join(work, 'diff'),
           layer: layerWhat,

@@ -1,6 +1,7 @@
 // The subset of containers-registries.conf(5) v2 that berth honours so far: per-prefix
-// `location` rewrite, `insecure` (plain HTTP), `blocked`, and `[[registry.mirror]]` lists
-// tried in order before the primary location.
+// `location` rewrite, `insecure` (TLS without verification, else plain HTTP), `blocked`,
+// and `[[registry.mirror]]` lists tried in order before the primary location. Loopback
+// registries are insecure unless their entry says `insecure = false`.
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { invalid } from '../errors.js';
@@ -11,12 +12,16 @@ export interface Endpoint {
   insecure: boolean;
 }
 
-interface RegistryEntry {
-  prefix: string;
+/** `insecure` as written: undefined when the key is absent (loopback's default applies). */
+interface Written {
   location: string;
-  insecure: boolean;
+  insecure?: boolean;
+}
+
+interface RegistryEntry extends Written {
+  prefix: string;
   blocked: boolean;
-  mirrors: Endpoint[];
+  mirrors: Written[];
 }
 
 export class RegistriesConf {
@@ -50,9 +55,9 @@ export class RegistriesConf {
       if (!prefix) throw invalid(`${file}: a [[registry]] needs prefix or location`);
       const mirrors = ((r.mirror as Array<Record<string, unknown>> | undefined) ?? []).map((m) => ({
         location: String(m.location ?? ''),
-        insecure: m.insecure === true,
+        insecure: flag(m.insecure),
       }));
-      return { prefix, location: location || prefix, insecure: r.insecure === true, blocked: r.blocked === true, mirrors };
+      return { prefix, location: location || prefix, insecure: flag(r.insecure), blocked: r.blocked === true, mirrors };
     });
     return new RegistriesConf(entries);
   }
@@ -79,10 +84,14 @@ export class RegistriesConf {
     const rest = name.slice(match.prefix.length).replace(/^\//, '');
     const all = [...match.mirrors, { location: match.location, insecure: match.insecure }].map((e) => {
       const { host, repository } = split(e.location, rest);
-      return { location: host, insecure: e.insecure || isLoopback(host), repository };
+      return { location: host, insecure: e.insecure ?? isLoopback(host), repository };
     });
     return { endpoints: all, blocked: match.blocked };
   }
+}
+
+function flag(v: unknown): boolean | undefined {
+  return v === undefined ? undefined : v === true;
 }
 
 /** Loopback registries speak plain HTTP, as Docker treats 127.0.0.0/8 as insecure by default. */

@@ -29,3 +29,15 @@ blocked = true
   t.true(c.endpoints('bad.example/x').blocked);
   t.throws(() => RegistriesConf.parse('[[registry]\n'), { message: /registries.conf/ });
 });
+
+test('a loopback registry is insecure unless its entry says insecure = false', (t) => {
+  const c = RegistriesConf.parse(`
+[[registry]]
+location = "127.0.0.1:5443"
+insecure = false
+[[registry]]
+location = "127.0.0.1:5444"
+`);
+  t.false(c.endpoints('127.0.0.1:5443/a').endpoints[0]!.insecure);
+  t.true(c.endpoints('127.0.0.1:5444/a').endpoints[0]!.insecure);
+});

@@ -12,6 +12,7 @@ pub mod confined;
 pub mod layer_pull;
 pub mod layer_sink;
 pub mod notify;
+pub mod registry_http;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
