@@ -15,7 +15,7 @@ import { registryHost } from '../registry/http.js';
 import type { RegistriesConf } from '../registry/registries-conf.js';
 import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef } from './image-store.js';
 import { Policy } from './policy.js';
-import { formatReference, parseReference, repoName } from './reference.js';
+import { formatReference, isShortName, parseReference, repoName, shortNameCandidates } from './reference.js';
 
 /** Layers fetched and extracted at once, unless configured. */
 export const DEFAULT_CONCURRENT_DOWNLOADS = 3;
@@ -86,6 +86,14 @@ export class ImageService {
   /** Looks an image up by ID, prefix, tag, digest or short name; undefined if absent. */
   find(ref: string): ImageRecord | undefined {
     if (!ref) throw invalid('image reference is empty');
+    // A short name is each search registry's image, in order (as a pull resolves it).
+    const search = this.searchRegistries(ref);
+    if (search.length > 0) {
+      for (const c of shortNameCandidates(ref, search)) {
+        const hit = this.store.find(formatReference(c), formatReference(c));
+        if (hit) return hit;
+      }
+    }
     let normalised: string | undefined;
     try {
       normalised = formatReference(parseReference(ref));
@@ -95,8 +103,43 @@ export class ImageService {
     return this.store.find(ref, normalised);
   }
 
-  /** Pulls `ref`; a pull of the same reference already running is joined, not repeated. */
+  /** The search registries for `ref` if it is a short name and registries.conf lists some. */
+  private searchRegistries(ref: string): string[] {
+    if (!isShortName(ref) || /^[0-9a-f]{64}$|^sha256:/.test(ref)) return [];
+    try {
+      parseReference(ref);
+    } catch {
+      return [];
+    }
+    return this.registries().searchRegistries;
+  }
+
+  /**
+   * Pulls `ref`. A short name is tried at each `unqualified-search-registries` entry in
+   * order, and the first that has the image wins (CRI-O's permissive mode, for the CRI).
+   */
   async pull(ref: string, auth?: CriAuth): Promise<ImageRecord> {
+    const search = this.searchRegistries(ref);
+    if (search.length === 0) return this.pullOne(ref, auth);
+    const failures: string[] = [];
+    let first: BerthError | undefined;
+    for (const c of shortNameCandidates(ref, search)) {
+      try {
+        return await this.pullOne(formatReference(c), auth);
+      } catch (e) {
+        const err = e instanceof BerthError ? e : wrap(e, `image ${formatReference(c)}`);
+        failures.push(err.message);
+        // The most telling failure: one other than "not there".
+        if (!first || (first.kind === 'NotFound' && err.kind !== 'NotFound')) first = err;
+      }
+    }
+    const all = failures.join('; ');
+    if (first!.kind === 'NotFound') throw notFound(`short name ${JSON.stringify(ref)}: no search registry has it (${search.join(', ')}): ${all}`);
+    throw new BerthError(first!.kind, `short name ${JSON.stringify(ref)} (searched ${search.join(', ')}): ${all}`);
+  }
+
+  /** Pulls one fully qualified `ref`; a pull of the same reference already running is joined. */
+  private async pullOne(ref: string, auth?: CriAuth): Promise<ImageRecord> {
     const parsed = parseReference(ref);
     const key = formatReference(parsed);
     const running = this.inflight.get(key);

@@ -25,7 +25,16 @@ interface RegistryEntry extends Written {
 }
 
 export class RegistriesConf {
-  private constructor(private readonly entries: RegistryEntry[]) {}
+  private constructor(
+    private readonly entries: RegistryEntry[],
+    /**
+     * `unqualified-search-registries`: where a short name is looked for, in order (empty:
+     * docker.io, as before). `short-name-mode` is read but the CRI has no one to ask,
+     * so every mode behaves as CRI-O's permissive mode does for the CRI: each candidate
+     * is tried and the first that has the image wins. Short-name aliases are not read.
+     */
+    readonly searchRegistries: string[] = [],
+  ) {}
 
   static empty(): RegistriesConf {
     return new RegistriesConf([]);
@@ -43,7 +52,7 @@ export class RegistriesConf {
   }
 
   static parse(text: string, file = 'registries.conf'): RegistriesConf {
-    let doc: { registry?: Array<Record<string, unknown>> };
+    let doc: { registry?: Array<Record<string, unknown>>; 'unqualified-search-registries'?: unknown; 'short-name-mode'?: unknown };
     try {
       doc = parseToml(text) as typeof doc;
     } catch (e) {
@@ -59,7 +68,15 @@ export class RegistriesConf {
       }));
       return { prefix, location: location || prefix, insecure: flag(r.insecure), blocked: r.blocked === true, mirrors };
     });
-    return new RegistriesConf(entries);
+    const search = doc['unqualified-search-registries'] ?? [];
+    if (!Array.isArray(search) || search.some((r) => typeof r !== 'string' || !r || /[\s@]/.test(r))) {
+      throw invalid(`${file}: unqualified-search-registries must be a list of registry hosts`);
+    }
+    const mode = doc['short-name-mode'];
+    if (mode !== undefined && !['enforcing', 'permissive', 'disabled'].includes(String(mode))) {
+      throw invalid(`${file}: short-name-mode must be enforcing, permissive or disabled, not ${JSON.stringify(mode)}`);
+    }
+    return new RegistriesConf(entries, search as string[]);
   }
 
   /**
