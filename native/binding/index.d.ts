@@ -12,24 +12,6 @@ export declare class LayerPull {
   wait(): Promise<LayerPullOutcome>
 }
 
-export declare class LayerSink {
-  /**
-   * Hands one chunk of the blob over (copied); resolves once it is queued. Rejects
-   * when the extraction stopped reading (it failed: `finish` tells why).
-   */
-  write(chunk: Uint8Array): Promise<void>
-  /**
-   * Ends the blob and resolves with its digest, diffID and size once the layer is
-   * extracted and both digests checked (rejects with the extraction's error).
-   */
-  finish(): Promise<ExtractedLayer>
-  /**
-   * Ends the blob as failed; resolves when the worker has stopped writing into
-   * `dest` (so the caller may remove it), whatever it reports.
-   */
-  abort(): Promise<void>
-}
-
 /** Creates an absolute cgroup path in every managed hierarchy; returns the dirs made. */
 export declare function cgroupCreate(path: string): Array<string>
 
@@ -146,7 +128,7 @@ export interface DiskUsage {
   inodes: number
 }
 
-/** What a finished layer sink checked: the blob's digest and size and the tar's diffID. */
+/** What a finished layer pull checked: the blob's digest and size and the tar's diffID. */
 export interface ExtractedLayer {
   digest: string
   diffId: string
@@ -292,14 +274,6 @@ export declare function sdNotify(socket: string, state: string): void
  * download must not hold one of libuv's few pool threads).
  */
 export declare function startLayerPull(opts: LayerPullOptions): LayerPull
-
-/**
- * Starts extracting a streamed layer blob into `dest`: whiteouts honoured, the blob
- * digest, its size (`size`, the descriptor's) and the diffID verified, the uncompressed
- * tar capped at `maxUncompressed` (default 64 GiB), and nothing written outside `dest`
- * (no symlink in the layer is ever followed).
- */
-export declare function startLayerSink(dest: string, layer: string, digest?: string | undefined | null, diffId?: string | undefined | null, size?: number | undefined | null, maxUncompressed?: number | undefined | null): LayerSink
 
 /** Lazily unmounts `target` (idempotent). */
 export declare function unmount(target: string): void

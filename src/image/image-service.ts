@@ -256,9 +256,8 @@ export class ImageService {
   }
 
   /**
-   * Streams one layer from the registry into the native extractor (LayerSink: a bounded
-   * channel to a worker thread, so memory stays bounded and the event loop free), then
-   * commits it by rename.
+   * Has the native side download one layer and extract it as it arrives (no byte through
+   * JS, memory bounded by its buffers, the event loop free), then commits it by rename.
    */
   private async fetchLayer(session: Session, layer: LayerRef, what: string, progress: Progress): Promise<void> {
     if (this.store.hasLayer(layer.chainId)) return;

@@ -5,13 +5,21 @@
 //! status with its challenge (so TS can answer a 401 and start again), a network, TLS
 //! or descriptor failure, or an extraction error — each naming the layer and the host.
 use crate::err;
-use crate::layer_sink::ExtractedLayer;
 use berth_core::fetch::TlsOptions;
 use berth_core::layer::{self, pull, sink};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// What a finished layer pull checked: the blob's digest and size and the tar's diffID.
+#[napi(object)]
+pub struct ExtractedLayer {
+    pub digest: String,
+    pub diff_id: String,
+    /// Bytes of the blob (f64: JS numbers).
+    pub size: f64,
+}
 
 #[napi(object)]
 pub struct LayerPullOptions {

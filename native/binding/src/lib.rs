@@ -8,9 +8,8 @@ use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
 pub mod confined;
-// Streamed layer extraction (the image service's pull path).
+// Layer download + extraction on a native thread, and registry GETs (the image service's pull path).
 pub mod layer_pull;
-pub mod layer_sink;
 pub mod notify;
 pub mod registry_http;
 
