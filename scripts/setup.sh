@@ -16,7 +16,12 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A symlinked node_modules is shared with another checkout (a git worktree): npm ci would
+# empty the shared tree through the link, then replace the link with a private copy. Its
+# owner keeps it current. (A fresh worktree's package-lock.json is always "newer".)
+if [ -L node_modules ]; then
+  [ -x node_modules/.bin/node ] || { echo "setup: node_modules links to an empty install" >&2; exit 1; }
+elif [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 # npm scripts put node_modules/.bin (Node 24) first on the PATH; do the same here.

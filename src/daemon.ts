@@ -87,6 +87,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     maxLayerBytes: cfg.maxLayerBytes,
     maxConcurrentDownloads: cfg.maxConcurrentDownloads,
     authFiles: cfg.authFile ? [cfg.authFile] : undefined,
+    certsDirs: cfg.registryCertsDirs,
     signaturePolicy: cfg.signaturePolicy,
   });
   containers = new ContainerService({

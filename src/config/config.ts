@@ -60,6 +60,12 @@ export interface Config {
   maxConcurrentDownloads: number;
   /** Registry credentials (containers-auth.json / Docker config.json); default: REGISTRY_AUTH_FILE, then the usual places. */
   authFile: string;
+  /**
+   * Per-registry TLS trust, as the containers tools read it: every `*.crt` in
+   * <dir>/<host[:port]>/ is a CA trusted for that registry (client .cert/.key pairs are
+   * not supported yet).
+   */
+  registryCertsDirs: string[];
   /** containers-policy.json(5) file (insecureAcceptAnything/reject per scope); a missing file accepts all. */
   signaturePolicy: string;
 }
@@ -91,6 +97,7 @@ export function defaults(): Config {
     streamTlsKey: '',
     maxConcurrentDownloads: 3,
     authFile: '',
+    registryCertsDirs: ['/etc/containers/certs.d', '/etc/docker/certs.d'],
     signaturePolicy: '/etc/containers/policy.json',
   };
 }

@@ -16,6 +16,7 @@ const help: Partial<Record<keyof Config, string>> = {
   defaultRuntime: 'runtime handler for pods that name none',
   registriesConf: 'containers-registries.conf v2 (SIGHUP reloads it)',
   criuPath: 'CRIU binary for CheckpointContainer (checked with `criu check` before each use)',
+  registryCertsDirs: 'certs.d directories: <dir>/<host[:port]>/*.crt are CAs trusted for that registry (read at each pull)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',
   createTimeoutSeconds: 'longest a runtime create may take before it is rolled back',
   unclaimedCreateGraceSeconds: 'how long a pod/container created after the kubelet gave up waits for its retry before it is removed',

@@ -6,51 +6,57 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { BerthError, invalid, precondition, wrap } from '../errors.js';
+import { BerthError, invalid, notFound, precondition, unavailable, wrap } from '../errors.js';
 import type { Logger } from '../log.js';
-import { native } from '../native/index.js';
+import { type LayerPullFailure, native } from '../native/index.js';
 import { type CriAuth, type Credentials, fromAuthFile, fromCri } from '../registry/auth.js';
-import { fetchManifest, fetchSmallBlob, Session, type Source, streamBlob } from '../registry/client.js';
+import { fetchManifest, fetchSmallBlob, Session, type Source } from '../registry/client.js';
 import { registryHost } from '../registry/http.js';
 import type { RegistriesConf } from '../registry/registries-conf.js';
 import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef } from './image-store.js';
 import { Policy } from './policy.js';
-import { formatReference, parseReference, repoName } from './reference.js';
+import { formatReference, isShortName, parseReference, repoName, shortNameCandidates } from './reference.js';
 
 /** Layers fetched and extracted at once, unless configured. */
 export const DEFAULT_CONCURRENT_DOWNLOADS = 3;
 /** How often a running pull logs its progress. */
 const PROGRESS_MS = 5000;
+/** How often a running layer download's resumes are collected for the log. */
+const RESUME_POLL_MS = 250;
 /** Space a pull leaves free on the image store's filesystem. */
 const SPACE_RESERVE = 1024 ** 3;
 
-/** Bytes handed to the native side per write: fewer, larger crossings than HTTP's 16–64 KiB chunks. */
-const BATCH_BYTES = 1024 * 1024;
+/** A pull's bytes: layers finished, plus those the native downloads report so far. */
+interface Progress {
+  done: number;
+  total: number;
+  active: Set<{ bytes(): number }>;
+}
 
-/**
- * Gathers HTTP chunks into one reused buffer and writes it to the sink when full. The
- * sink copies what it is given before `write` resolves, so the buffer is reused at once
- * and a pull leaves no garbage behind per chunk.
- */
-class Batch {
-  private readonly buf = Buffer.allocUnsafe(BATCH_BYTES);
-  private fill = 0;
-  constructor(private readonly sink: { write(chunk: Uint8Array): Promise<void> }) {}
+function progressBytes(p: Progress): number {
+  let n = p.done;
+  for (const a of p.active) n += a.bytes();
+  return n;
+}
 
-  async add(chunk: Uint8Array): Promise<void> {
-    for (let off = 0; off < chunk.length; ) {
-      const n = Math.min(chunk.length - off, BATCH_BYTES - this.fill);
-      this.buf.set(chunk.subarray(off, off + n), this.fill);
-      this.fill += n;
-      off += n;
-      if (this.fill === BATCH_BYTES) await this.flush();
-    }
-  }
-
-  async flush(): Promise<void> {
-    if (this.fill === 0) return;
-    await this.sink.write(this.buf.subarray(0, this.fill));
-    this.fill = 0;
+/** The gRPC-facing error for a native layer download's failure (its message names layer, image and host). */
+function pullError(f: LayerPullFailure): BerthError {
+  switch (f.kind) {
+    case 'status':
+      if (f.status === 401 || f.status === 403) return new BerthError('Unauthenticated', f.message);
+      if (f.status === 404) return notFound(f.message);
+      if (f.status! >= 500 || f.status === 429) return unavailable(f.message);
+      return precondition(f.message);
+    case 'network':
+    case 'cancelled':
+      return unavailable(f.message);
+    case 'tls':
+      // An untrusted certificate is configuration (certs.d, insecure), not a blip.
+      return precondition(f.message);
+    default:
+      // 'invalid' (the registry contradicts the descriptor) and 'layer' (verification
+      // or extraction failed), as the streamed path reported them.
+      return invalid(f.message);
   }
 }
 
@@ -66,7 +72,7 @@ export class ImageService {
     private readonly log: Logger,
     /** Tells whether a container still uses an image (removal is refused then). */
     private readonly inUse: (imageId: string) => boolean,
-    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string },
+    private readonly limits: { maxLayerBytes: number; maxConcurrentDownloads?: number; authFiles?: string[]; signaturePolicy?: string; certsDirs?: string[] },
   ) {
     this.tmpDir = path.join(store.root, 'tmp');
   }
@@ -80,6 +86,14 @@ export class ImageService {
   /** Looks an image up by ID, prefix, tag, digest or short name; undefined if absent. */
   find(ref: string): ImageRecord | undefined {
     if (!ref) throw invalid('image reference is empty');
+    // A short name is each search registry's image, in order (as a pull resolves it).
+    const search = this.searchRegistries(ref);
+    if (search.length > 0) {
+      for (const c of shortNameCandidates(ref, search)) {
+        const hit = this.store.find(formatReference(c), formatReference(c));
+        if (hit) return hit;
+      }
+    }
     let normalised: string | undefined;
     try {
       normalised = formatReference(parseReference(ref));
@@ -89,8 +103,43 @@ export class ImageService {
     return this.store.find(ref, normalised);
   }
 
-  /** Pulls `ref`; a pull of the same reference already running is joined, not repeated. */
+  /** The search registries for `ref` if it is a short name and registries.conf lists some. */
+  private searchRegistries(ref: string): string[] {
+    if (!isShortName(ref) || /^[0-9a-f]{64}$|^sha256:/.test(ref)) return [];
+    try {
+      parseReference(ref);
+    } catch {
+      return [];
+    }
+    return this.registries().searchRegistries;
+  }
+
+  /**
+   * Pulls `ref`. A short name is tried at each `unqualified-search-registries` entry in
+   * order, and the first that has the image wins (CRI-O's permissive mode, for the CRI).
+   */
   async pull(ref: string, auth?: CriAuth): Promise<ImageRecord> {
+    const search = this.searchRegistries(ref);
+    if (search.length === 0) return this.pullOne(ref, auth);
+    const failures: string[] = [];
+    let first: BerthError | undefined;
+    for (const c of shortNameCandidates(ref, search)) {
+      try {
+        return await this.pullOne(formatReference(c), auth);
+      } catch (e) {
+        const err = e instanceof BerthError ? e : wrap(e, `image ${formatReference(c)}`);
+        failures.push(err.message);
+        // The most telling failure: one other than "not there".
+        if (!first || (first.kind === 'NotFound' && err.kind !== 'NotFound')) first = err;
+      }
+    }
+    const all = failures.join('; ');
+    if (first!.kind === 'NotFound') throw notFound(`short name ${JSON.stringify(ref)}: no search registry has it (${search.join(', ')}): ${all}`);
+    throw new BerthError(first!.kind, `short name ${JSON.stringify(ref)} (searched ${search.join(', ')}): ${all}`);
+  }
+
+  /** Pulls one fully qualified `ref`; a pull of the same reference already running is joined. */
+  private async pullOne(ref: string, auth?: CriAuth): Promise<ImageRecord> {
     const parsed = parseReference(ref);
     const key = formatReference(parsed);
     const running = this.inflight.get(key);
@@ -117,7 +166,7 @@ export class ImageService {
     let lastErr: unknown;
     for (const ep of endpoints) {
       try {
-        return await this.pullFrom(new Session({ ...ep }, this.credentials({ ...ep }, auth)), key, ref);
+        return await this.pullFrom(new Session({ ...ep }, this.credentials({ ...ep }, auth), undefined, this.limits.certsDirs), key, ref);
       } catch (e) {
         lastErr = e;
         this.log.warn({ image: key, endpoint: ep.location, err: (e as Error).message }, 'pull from endpoint failed');
@@ -146,8 +195,8 @@ export class ImageService {
     }
     const chains = chainIds(diffIds);
     const layers: LayerRef[] = manifest.layers.map((l, i) => ({ digest: l.digest, diffId: diffIds[i]!, chainId: chains[i]!, size: l.size }));
-    const progress = { done: 0, total: layers.reduce((a, l) => a + (this.store.hasLayer(l.chainId) ? 0 : l.size), 0) };
-    const ticker = setInterval(() => this.log.info({ image: key, bytes: progress.done, total: progress.total }, 'pull progress'), PROGRESS_MS);
+    const progress: Progress = { done: 0, active: new Set(), total: layers.reduce((a, l) => a + (this.store.hasLayer(l.chainId) ? 0 : l.size), 0) };
+    const ticker = setInterval(() => this.log.info({ image: key, bytes: progressBytes(progress), total: progress.total }, 'pull progress'), PROGRESS_MS);
     try {
       let next = 0;
       const worker = async () => {
@@ -191,7 +240,7 @@ export class ImageService {
   }
 
   /** A layer, fetched unless committed already or joined if another pull is fetching it. */
-  private layer(session: Session, layer: LayerRef, what: string, progress: { done: number }): Promise<void> {
+  private layer(session: Session, layer: LayerRef, what: string, progress: Progress): Promise<void> {
     if (this.store.hasLayer(layer.chainId)) return Promise.resolve();
     const running = this.layersInflight.get(layer.chainId);
     if (running) return running;
@@ -207,11 +256,10 @@ export class ImageService {
   }
 
   /**
-   * Streams one layer from the registry into the native extractor (LayerSink: a bounded
-   * channel to a worker thread, so memory stays bounded and the event loop free), then
-   * commits it by rename.
+   * Has the native side download one layer and extract it as it arrives (no byte through
+   * JS, memory bounded by its buffers, the event loop free), then commits it by rename.
    */
-  private async fetchLayer(session: Session, layer: LayerRef, what: string, progress: { done: number }): Promise<void> {
+  private async fetchLayer(session: Session, layer: LayerRef, what: string, progress: Progress): Promise<void> {
     if (this.store.hasLayer(layer.chainId)) return;
     const space = await this.spaceLeft();
     if (layer.size > space) throw precondition(`${what}: layer ${layer.digest} is ${layer.size} bytes, more than the ${Math.max(space, 0)} bytes free in ${this.tmpDir}`);
@@ -222,38 +270,40 @@ export class ImageService {
     try {
       // A gzip bomb stops at the configured cap, or before it would fill the disk.
       const maxBytes = Math.max(0, Math.min(this.limits.maxLayerBytes, space));
-      const sink = native.startLayerSink(path.join(work, 'diff'), layerWhat, layer.digest, layer.diffId, layer.size, maxBytes);
-      const batch = new Batch(sink);
-      try {
-        await streamBlob(
-          session,
-          layer.digest,
-          layer.size,
-          async (chunk) => {
-            progress.done += chunk.length;
-            await batch.add(chunk);
-          },
-          what,
-          (at, err) => this.log.warn({ layer: layer.digest, host: session.host, at, err }, 'layer download interrupted; resuming'),
-        );
-        await batch.flush();
-      } catch (e) {
-        if (e instanceof BerthError) {
-          // The download failed: stop the worker (it must not judge a partial blob)
-          // before the work dir goes.
-          await sink.abort();
-          throw e;
+      // One new token at most per layer: a 401 means "no token yet" or "it expired".
+      for (let reauth = 0; ; reauth++) {
+        const { url, authorization } = await session.blobRequest(layer.digest);
+        const pull = native.startLayerPull({
+          dest: path.join(work, 'diff'),
+          layer: layerWhat,
+          digest: layer.digest,
+          diffId: layer.diffId,
+          size: layer.size,
+          maxUncompressed: maxBytes,
+          url,
+          authorization,
+          insecure: session.src.insecure,
+          caPem: session.caPem,
+          idleTimeoutMs: session.timeoutMs,
+        });
+        progress.active.add(pull);
+        const logResumes = () => {
+          for (const r of pull.takeResumes()) this.log.warn({ layer: layer.digest, host: session.host, at: r.at, err: r.error }, 'layer download interrupted; resuming');
+        };
+        const resumeTicker = setInterval(logResumes, RESUME_POLL_MS);
+        const { failure } = await pull.wait().finally(() => {
+          clearInterval(resumeTicker);
+          logResumes();
+          progress.active.delete(pull);
+        });
+        if (!failure) break;
+        if (failure.kind === 'status' && failure.status === 401 && reauth === 0 && (await session.reauthorize(failure.challenge ?? undefined))) {
+          await native.removeTree(path.join(work, 'diff'));
+          continue;
         }
-        // A write failed: the extractor stopped first, and its error says why.
-        const why = await sink.finish().then(
-          () => undefined,
-          (x: Error) => x,
-        );
-        throw invalid(why?.message ?? `${layerWhat}: ${(e as Error).message}`);
+        throw pullError(failure);
       }
-      await sink.finish().catch((x: Error) => {
-        throw invalid(x.message);
-      });
+      progress.done += layer.size;
       await fs.writeFile(path.join(work, 'committed'), JSON.stringify(layer));
       const dest = this.store.layerDir(layer.chainId);
       await fs.mkdir(path.dirname(dest), { recursive: true });

@@ -56,3 +56,18 @@ export function repoName(r: Reference): string {
 export function formatReference(r: Reference): string {
   return `${repoName(r)}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
 }
+
+/**
+ * A short name: no registry written (`busybox`, `library/busybox:1.36`), so the
+ * registries.conf `unqualified-search-registries` decide where it comes from.
+ */
+export function isShortName(input: string): boolean {
+  const first = input.trim().split('/')[0]!.replace(/[@:].*$/, '');
+  const hasSlash = input.includes('/');
+  return !(hasSlash && (first.includes('.') || input.split('/')[0]!.includes(':') || first === 'localhost' || /[A-Z]/.test(first)));
+}
+
+/** The fully qualified references a short name stands for, one per search registry, in order. */
+export function shortNameCandidates(input: string, searchRegistries: string[]): Reference[] {
+  return searchRegistries.map((reg) => parseReference(`${reg.replace(/\/+$/, '')}/${input.trim()}`));
+}

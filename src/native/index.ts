@@ -63,6 +63,7 @@ export function monitorPath(): string {
 }
 
 export type ExtractedLayer = Binding.ExtractedLayer;
+export type LayerPullFailure = Binding.LayerPullFailure;
 export type CgroupInfo = Binding.CgroupInfo;
 export type CgroupStats = Binding.CgroupStats;
 export type CgroupDetail = Binding.CgroupDetail;

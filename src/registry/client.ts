@@ -1,10 +1,9 @@
 // A distribution-spec (Docker Registry HTTP API v2) client over a `Session` (auth,
 // retries, timeouts, safe redirects: http.ts): manifests with content negotiation over
-// the four manifest types, platform selection for indexes, every document verified
-// against its digest, and blobs streamed chunk by chunk to a consumer, resumed with
-// HTTP Range where a connection drops mid-blob.
+// the four manifest types, platform selection for indexes, and every document verified
+// against its digest. Layer blobs are not read here: the native side downloads them
+// (startLayerPull, with Range resume), given Session.blobRequest's URL and header.
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, invalid, notFound, unavailable } from '../errors.js';
 import { digestRe } from './digest.js';
 import type { Session } from './http.js';
@@ -33,8 +32,6 @@ export interface Manifest {
 }
 
 export const MAX_MANIFEST = 4 * 1024 * 1024;
-/** Times one blob download may be resumed after its connection dropped. */
-const MAX_RESUMES = 5;
 
 function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -132,80 +129,4 @@ export async function fetchSmallBlob(session: Session, digest: string, what: str
   const { body } = await readBounded(session, `/blobs/${digest}`, ['*/*'], MAX_MANIFEST, `${what}: blob ${digest}`);
   if (sha256(body) !== digest) throw invalid(`${what}: blob ${digest} digest mismatch from ${session.host}`);
   return body;
-}
-
-/** A consumer's failure: ends the download at once (no resume). */
-class Consumer extends Error {
-  constructor(readonly inner: unknown) {
-    super('consumer failed');
-  }
-}
-
-/**
- * Streams a blob to `consume` chunk by chunk (awaiting each: backpressure), reading no
- * more than the descriptor's `size`. A connection that drops mid-blob is resumed with
- * `Range` from the byte reached (a registry that ignores Range answers 200: the bytes
- * already passed are skipped). The digest is the consumer's to verify (the native
- * extractor hashes what it reads).
- */
-export async function streamBlob(
-  session: Session,
-  digest: string,
-  size: number,
-  consume: (chunk: Uint8Array) => Promise<void>,
-  what: string,
-  onResume?: (at: number, err: string) => void,
-): Promise<void> {
-  let received = 0;
-  for (let resumes = 0; ; resumes++) {
-    const headers: Record<string, string> = { accept: '*/*' };
-    if (received > 0) headers.range = `bytes=${received}-`;
-    const { res, watch } = await session.get(`/blobs/${digest}`, `${what}: blob ${digest}`, headers);
-    let skip = 0;
-    if (received > 0 && res.status !== 206) skip = received;
-    else if (res.status === 206 && !(res.headers.get('content-range') ?? '').startsWith(`bytes ${received}-`)) {
-      watch.done();
-      await res.body?.cancel().catch(() => undefined);
-      throw unavailable(`${what}: ${session.host} answered range ${res.headers.get('content-range')} for bytes ${received}- of blob ${digest}`);
-    }
-    const declared = res.headers.get('content-length');
-    if (declared !== null && Number(declared) - skip > size - received) {
-      watch.done();
-      await res.body?.cancel().catch(() => undefined);
-      throw invalid(`${what}: blob ${digest} from ${session.host} is ${Number(declared) + received - skip} bytes, but its descriptor says ${size}`);
-    }
-    try {
-      for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
-        watch.touch();
-        let chunk = c;
-        if (skip > 0) {
-          const n = Math.min(skip, chunk.length);
-          skip -= n;
-          chunk = chunk.subarray(n);
-          if (chunk.length === 0) continue;
-        }
-        if (received + chunk.length > size) throw invalid(`${what}: blob ${digest} from ${session.host} is longer than the ${size} bytes its descriptor says`);
-        watch.hold();
-        try {
-          await consume(chunk);
-        } catch (e) {
-          throw new Consumer(e);
-        }
-        watch.touch();
-        received += chunk.length;
-      }
-      if (received === size) return;
-      throw new Error(`connection closed after ${received} of ${size} bytes`);
-    } catch (e) {
-      await res.body?.cancel().catch(() => undefined);
-      if (e instanceof Consumer) throw e.inner;
-      if (e instanceof BerthError) throw e;
-      const msg = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-      if (resumes >= MAX_RESUMES) throw unavailable(`${what}: download of blob ${digest} from ${session.host} failed after ${resumes} resumes: ${msg}`, e);
-      onResume?.(received, msg);
-      await sleep(100 * 2 ** resumes);
-    } finally {
-      watch.done();
-    }
-  }
 }

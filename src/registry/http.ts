@@ -2,9 +2,16 @@
 // `get`, which adds auth (answering a 401's `WWW-Authenticate` challenge once), follows
 // redirects itself so that credentials never go to another host (blob downloads
 // redirect to storage hosts), retries with backoff on 5xx, 429 and dropped connections,
-// and aborts a request that makes no progress for `timeoutMs`.
+// and aborts a request that makes no progress for `timeoutMs`. Registry requests go
+// through the native HTTP client (`httpGet`), as blob downloads do, so both share one
+// TLS trust: the system roots plus certs.d/<host>/*.crt, or none checked for an
+// `insecure` registry — which is tried over TLS first and over plain HTTP if it does
+// not speak TLS (as the containers tools and Docker do).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { BerthError, notFound, precondition, unavailable } from '../errors.js';
+import { native } from '../native/index.js';
 import { basic, type Challenge, type Credentials, parseChallenge } from './auth.js';
 import type { Endpoint } from './registries-conf.js';
 
@@ -17,6 +24,40 @@ const ATTEMPTS = 4;
 const BACKOFF_MS = 250;
 const MAX_REDIRECTS = 5;
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Bodies of registry documents are read up to this (manifests are bounded at 4 MiB). */
+const MAX_DOCUMENT = 4 * 1024 * 1024;
+/** How long the scheme found for an insecure registry is trusted before probing again. */
+const SCHEME_TTL_MS = 5 * 60_000;
+
+/** http or https for each insecure registry host, as the last probe found. */
+const schemes = new Map<string, { scheme: 'http' | 'https'; until: number }>();
+
+/** A request that got no HTTP response: `kind` tls, network or invalid. */
+export class NoResponse extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The CA certificates (PEM) trusted for `host` (host[:port]): `<dir>/<host>/*.crt`. */
+export function trustedCas(host: string, dirs: string[] = []): string[] {
+  const pems: string[] = [];
+  // The host names a directory: never let it climb out of the certs dir.
+  if (!host || host.includes('/') || host.startsWith('.')) return pems;
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(path.join(dir, host));
+    } catch {
+      continue;
+    }
+    for (const n of names.filter((f) => f.endsWith('.crt')).sort()) pems.push(readFileSync(path.join(dir, host, n), 'utf8'));
+  }
+  return pems;
+}
 
 /** Bearer tokens by realm/service/scope/user, shared by all sessions of the daemon. */
 const tokens = new Map<string, { header: string; expires: number }>();
@@ -54,21 +95,93 @@ export function registryHost(src: Endpoint): string {
 
 export class Session {
   readonly host: string;
+  /** Extra CA certificates (PEM) trusted for this registry (certs.d/<host>/*.crt). */
+  readonly caPem: string[];
   private authHeader: string | undefined;
+  private scheme: 'http' | 'https' | undefined;
 
   constructor(
     readonly src: Source,
     private readonly creds: Credentials | undefined,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    certsDirs: string[] = [],
   ) {
     this.host = registryHost(src);
+    this.caPem = trustedCas(this.host, certsDirs);
+    if (!src.insecure) this.scheme = 'https';
     // A registry token is sent as is, from the first request.
     if (creds?.registryToken) this.authHeader = `Bearer ${creds.registryToken}`;
   }
 
   private base(): string {
     const prefix = this.src.location === 'docker.io' ? '' : this.src.location.replace(/^[^/]*/, '');
-    return `${this.src.insecure ? 'http' : 'https'}://${this.host}${prefix}/v2/${this.src.repository}`;
+    return `${this.scheme ?? 'https'}://${this.host}${prefix}/v2/${this.src.repository}`;
+  }
+
+  /** One GET through the native client; a missing response is a NoResponse. */
+  private async request(url: string, headers: Record<string, string>): Promise<Response> {
+    const { authorization, ...rest } = headers;
+    const r = await native.httpGet({
+      url,
+      authorization,
+      headers: Object.entries(rest).map(([name, value]) => ({ name, value })),
+      insecure: this.src.insecure,
+      caPem: this.caPem,
+      idleTimeoutMs: this.timeoutMs,
+      maxBytes: MAX_DOCUMENT,
+    });
+    if (r.failure) throw new NoResponse(r.failure.kind, r.failure.message);
+    const empty = r.status === 204 || r.status === 304 || r.status < 200;
+    return new Response(empty ? null : r.body, { status: r.status, headers: r.headers.map((h) => [h.name, h.value] as [string, string]) });
+  }
+
+  /**
+   * An insecure registry may speak TLS (unverified) or plain HTTP: ask /v2/ over TLS
+   * once, and use plain HTTP if no TLS answer comes. Remembered per host for a while.
+   */
+  private async pickScheme(): Promise<void> {
+    if (this.scheme) return;
+    const known = schemes.get(this.host);
+    if (known && known.until > Date.now()) {
+      this.scheme = known.scheme;
+      return;
+    }
+    let scheme: 'http' | 'https' = 'https';
+    try {
+      await this.request(`https://${this.host}/v2/`, {});
+    } catch (e) {
+      if (!(e instanceof NoResponse) || e.kind === 'invalid') throw e;
+      scheme = 'http';
+    }
+    schemes.set(this.host, { scheme, until: Date.now() + SCHEME_TTL_MS });
+    this.scheme = scheme;
+  }
+
+  /**
+   * What the native downloader needs to GET a blob itself: its URL and the
+   * Authorization header this session holds (sent to the registry's host only).
+   */
+  async blobRequest(digest: string): Promise<{ url: string; authorization?: string }> {
+    await this.pickScheme();
+    return { url: `${this.base()}/blobs/${digest}`, authorization: this.authHeader };
+  }
+
+  /**
+   * Answers a challenge the native downloader met (a 401's WWW-Authenticate: no token
+   * yet, or it expired mid-pull); true if there is now a header worth retrying with.
+   */
+  async reauthorize(wwwAuthenticate: string | undefined): Promise<boolean> {
+    const challenge = parseChallenge(wwwAuthenticate ?? null);
+    if (!challenge) return false;
+    const watch = new Watchdog(this.timeoutMs);
+    try {
+      const header = await this.answer(challenge, watch, true);
+      if (!header || header === this.authHeader) return false;
+      this.authHeader = header;
+      return true;
+    } finally {
+      watch.done();
+    }
   }
 
   /**
@@ -77,6 +190,7 @@ export class Session {
    */
   async get(path: string, what: string, headers: Record<string, string> = {}): Promise<{ res: Response; watch: Watchdog }> {
     let lastErr: BerthError | undefined;
+    await this.pickScheme();
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       if (attempt > 1) await sleep(BACKOFF_MS * 2 ** (attempt - 2) * (0.75 + Math.random() / 2));
       const watch = new Watchdog(this.timeoutMs);
@@ -86,6 +200,15 @@ export class Session {
       } catch (e) {
         watch.done();
         if (e instanceof BerthError) throw e;
+        // An untrusted certificate is configuration, not a blip: no retries.
+        if (e instanceof NoResponse && e.kind === 'tls') {
+          throw precondition(`${what}: ${e.message} (trust its CA in certs.d/${this.host}/ca.crt, or mark the registry insecure)`);
+        }
+        if (e instanceof NoResponse && e.kind === 'invalid') throw precondition(`${what}: ${e.message}`);
+        if (e instanceof NoResponse) {
+          lastErr = unavailable(`${what}: ${e.message}`, e);
+          continue;
+        }
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
         lastErr = unavailable(`${what}: registry ${this.host} unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`, e);
         continue;
@@ -116,7 +239,8 @@ export class Session {
       const headers: Record<string, string> = { ...extra };
       // Credentials only ever go to the registry's own host.
       if (ours && this.authHeader) headers.authorization = this.authHeader;
-      const res = await fetch(url, { headers, redirect: 'manual', signal: watch.controller.signal });
+      // The native client follows redirects itself, keeping credentials to this host.
+      const res = await this.request(url, headers);
       if (res.status === 401 && ours && !challenged) {
         const challenge = parseChallenge(res.headers.get('www-authenticate'));
         await res.body?.cancel().catch(() => undefined);
@@ -140,14 +264,15 @@ export class Session {
   }
 
   /** The Authorization header that answers `c`, or undefined if we cannot. */
-  private async answer(c: Challenge, watch: Watchdog): Promise<string | undefined> {
+  private async answer(c: Challenge, watch: Watchdog, fresh = false): Promise<string | undefined> {
     if (c.scheme === 'basic') return this.creds?.username !== undefined ? basic(this.creds) : undefined;
     if (c.scheme !== 'bearer' || !c.params.realm) return undefined;
     const service = c.params.service ?? '';
     const scope = c.params.scope ?? `repository:${this.src.repository}:pull`;
     const key = [c.params.realm, service, scope, this.creds?.username ?? '', this.creds?.identityToken ? 'idt' : ''].join('|');
     const cached = tokens.get(key);
-    if (cached && cached.expires > Date.now()) return cached.header;
+    // `fresh`: the cached token was just refused, so fetch another.
+    if (cached && cached.expires > Date.now() && !fresh) return cached.header;
     const realm = new URL(c.params.realm);
     let res: Response;
     try {

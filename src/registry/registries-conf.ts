@@ -1,6 +1,7 @@
 // The subset of containers-registries.conf(5) v2 that berth honours so far: per-prefix
-// `location` rewrite, `insecure` (plain HTTP), `blocked`, and `[[registry.mirror]]` lists
-// tried in order before the primary location.
+// `location` rewrite, `insecure` (TLS without verification, else plain HTTP), `blocked`,
+// and `[[registry.mirror]]` lists tried in order before the primary location. Loopback
+// registries are insecure unless their entry says `insecure = false`.
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { invalid } from '../errors.js';
@@ -11,16 +12,29 @@ export interface Endpoint {
   insecure: boolean;
 }
 
-interface RegistryEntry {
-  prefix: string;
+/** `insecure` as written: undefined when the key is absent (loopback's default applies). */
+interface Written {
   location: string;
-  insecure: boolean;
+  insecure?: boolean;
+}
+
+interface RegistryEntry extends Written {
+  prefix: string;
   blocked: boolean;
-  mirrors: Endpoint[];
+  mirrors: Written[];
 }
 
 export class RegistriesConf {
-  private constructor(private readonly entries: RegistryEntry[]) {}
+  private constructor(
+    private readonly entries: RegistryEntry[],
+    /**
+     * `unqualified-search-registries`: where a short name is looked for, in order (empty:
+     * docker.io, as before). `short-name-mode` is read but the CRI has no one to ask,
+     * so every mode behaves as CRI-O's permissive mode does for the CRI: each candidate
+     * is tried and the first that has the image wins. Short-name aliases are not read.
+     */
+    readonly searchRegistries: string[] = [],
+  ) {}
 
   static empty(): RegistriesConf {
     return new RegistriesConf([]);
@@ -38,7 +52,7 @@ export class RegistriesConf {
   }
 
   static parse(text: string, file = 'registries.conf'): RegistriesConf {
-    let doc: { registry?: Array<Record<string, unknown>> };
+    let doc: { registry?: Array<Record<string, unknown>>; 'unqualified-search-registries'?: unknown; 'short-name-mode'?: unknown };
     try {
       doc = parseToml(text) as typeof doc;
     } catch (e) {
@@ -50,11 +64,19 @@ export class RegistriesConf {
       if (!prefix) throw invalid(`${file}: a [[registry]] needs prefix or location`);
       const mirrors = ((r.mirror as Array<Record<string, unknown>> | undefined) ?? []).map((m) => ({
         location: String(m.location ?? ''),
-        insecure: m.insecure === true,
+        insecure: flag(m.insecure),
       }));
-      return { prefix, location: location || prefix, insecure: r.insecure === true, blocked: r.blocked === true, mirrors };
+      return { prefix, location: location || prefix, insecure: flag(r.insecure), blocked: r.blocked === true, mirrors };
     });
-    return new RegistriesConf(entries);
+    const search = doc['unqualified-search-registries'] ?? [];
+    if (!Array.isArray(search) || search.some((r) => typeof r !== 'string' || !r || /[\s@]/.test(r))) {
+      throw invalid(`${file}: unqualified-search-registries must be a list of registry hosts`);
+    }
+    const mode = doc['short-name-mode'];
+    if (mode !== undefined && !['enforcing', 'permissive', 'disabled'].includes(String(mode))) {
+      throw invalid(`${file}: short-name-mode must be enforcing, permissive or disabled, not ${JSON.stringify(mode)}`);
+    }
+    return new RegistriesConf(entries, search as string[]);
   }
 
   /**
@@ -79,10 +101,14 @@ export class RegistriesConf {
     const rest = name.slice(match.prefix.length).replace(/^\//, '');
     const all = [...match.mirrors, { location: match.location, insecure: match.insecure }].map((e) => {
       const { host, repository } = split(e.location, rest);
-      return { location: host, insecure: e.insecure || isLoopback(host), repository };
+      return { location: host, insecure: e.insecure ?? isLoopback(host), repository };
     });
     return { endpoints: all, blocked: match.blocked };
   }
+}
+
+function flag(v: unknown): boolean | undefined {
+  return v === undefined ? undefined : v === true;
 }
 
 /** Loopback registries speak plain HTTP, as Docker treats 127.0.0.0/8 as insecure by default. */

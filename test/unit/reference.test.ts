@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatReference, parseReference } from '../../src/image/reference.js';
+import { formatReference, isShortName, parseReference, shortNameCandidates } from '../../src/image/reference.js';
 
 const norm = (s: string) => formatReference(parseReference(s));
 
@@ -23,4 +23,13 @@ test('malformed references are refused with InvalidArgument', (t) => {
     const e = t.throws(() => parseReference(bad), undefined, bad);
     t.is((e as { kind?: string }).kind, 'InvalidArgument', bad);
   }
+});
+
+test('short names and their search candidates', (t) => {
+  for (const s of ['busybox', 'busybox:1.36', 'library/busybox', 'team/app@sha256:' + 'a'.repeat(64)]) t.true(isShortName(s), s);
+  for (const s of ['127.0.0.1:5100/busybox', 'localhost/app', 'quay.io/a/b', 'docker.io/library/busybox', 'reg:5000/x']) t.false(isShortName(s), s);
+  t.deepEqual(
+    shortNameCandidates('busybox:1.36', ['quay.io', 'docker.io', '127.0.0.1:5100']).map(formatReference),
+    ['quay.io/busybox:1.36', 'docker.io/library/busybox:1.36', '127.0.0.1:5100/busybox:1.36'],
+  );
 });

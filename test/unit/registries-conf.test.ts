@@ -29,3 +29,22 @@ blocked = true
   t.true(c.endpoints('bad.example/x').blocked);
   t.throws(() => RegistriesConf.parse('[[registry]\n'), { message: /registries.conf/ });
 });
+
+test('a loopback registry is insecure unless its entry says insecure = false', (t) => {
+  const c = RegistriesConf.parse(`
+[[registry]]
+location = "127.0.0.1:5443"
+insecure = false
+[[registry]]
+location = "127.0.0.1:5444"
+`);
+  t.false(c.endpoints('127.0.0.1:5443/a').endpoints[0]!.insecure);
+  t.true(c.endpoints('127.0.0.1:5444/a').endpoints[0]!.insecure);
+});
+
+test('unqualified-search-registries and short-name-mode are read and checked', (t) => {
+  t.deepEqual(RegistriesConf.parse('unqualified-search-registries = ["quay.io", "127.0.0.1:5100"]\nshort-name-mode = "enforcing"').searchRegistries, ['quay.io', '127.0.0.1:5100']);
+  t.deepEqual(RegistriesConf.empty().searchRegistries, []);
+  t.throws(() => RegistriesConf.parse('unqualified-search-registries = "quay.io"'), { message: /unqualified-search-registries/ });
+  t.throws(() => RegistriesConf.parse('short-name-mode = "ask"'), { message: /short-name-mode/ });
+});

@@ -8,9 +8,10 @@ use napi_derive::napi;
 use std::path::{Path, PathBuf};
 
 pub mod confined;
-// Streamed layer extraction (the image service's pull path).
-pub mod layer_sink;
+// Layer download + extraction on a native thread, and registry GETs (the image service's pull path).
+pub mod layer_pull;
 pub mod notify;
+pub mod registry_http;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())

@@ -9,6 +9,7 @@
 //! framing is ours with bounded extension members (`tarstream`), and the compressed
 //! and uncompressed sizes are capped so a gzip bomb stops early.
 mod apply;
+pub mod pull;
 pub mod sink;
 mod tarstream;
 

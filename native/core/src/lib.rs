@@ -5,6 +5,7 @@ pub mod cgdetail;
 pub mod cgroup;
 pub mod cgstats;
 pub mod crilog;
+pub mod fetch;
 pub mod layer;
 pub mod mount;
 pub mod notify;

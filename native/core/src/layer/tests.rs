@@ -498,4 +498,5 @@ fn sizes_are_enforced() {
 }
 
 // zstd, umoci's trailerless tars and streamed (channel-fed) extraction.
+mod pull;
 mod stream;
