@@ -2,11 +2,13 @@
 // kubelet (npm run test:node-e2e). Builds the suite and the kubelet (cached outside the
 // repo), pushes the look-alike images, then runs inside.ts under
 // `unshare --net --mount --pid`, so that the run's network, mounts and processes die with
-// it. Afterwards it removes the run's cgroup root (the kubelet's pods and system cgroups) and prints
+// it. Afterwards it removes the run's cgroup root (the kubelet's pods and system cgroups)
+// and prints
 //   node-e2e <version>: N passed, N failed of N run (JUnit: <path>)
 // Controls: NODE_E2E_VERSION (v1.37.2 | v1.36.3), NODE_E2E_SUBSET=1 (CI's fast subset),
-// NODE_E2E_FOCUS (a regex), NODE_E2E_RERUN=<junit.xml> (its failed specs), NODE_E2E_PROCS (6), NODE_E2E_KEEP=1 (keep the work dir with
-// the kubelet's log), NODE_E2E_DRY_RUN=1, BERTH_NODE_E2E_ALL=1 (run the skip list too).
+// NODE_E2E_FOCUS (a regex), NODE_E2E_RERUN=<junit.xml> (that report's failed specs),
+// NODE_E2E_PROCS (6), NODE_E2E_KEEP=1 (keep the work dir with the kubelet's log),
+// NODE_E2E_DRY_RUN=1, BERTH_NODE_E2E_ALL=1 (run the skip list too).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
