@@ -4,9 +4,8 @@
 export const kubeletDirs = ['/var/lib/kubelet', '/var/log/pods', '/var/log/containers'];
 
 /**
- * The run's cgroups, all under one root of its own (so runs never meet each other's, and
- * one removal cleans up): the kubelet's cgroup root (it makes <root>/kubepods) and the
- * node's system containers (the kubelet's stats name them kubelet, runtime, misc).
+ * The node's system containers (the kubelet's stats name them kubelet, runtime, misc),
+ * under one cgroup of the run's own, removed with it.
  */
 export function runCgroups(root: string) {
   return { root, kubelet: `${root}/kubelet`, runtime: `${root}/runtime`, misc: `${root}/misc` };

@@ -117,10 +117,11 @@ async function main(): Promise<void> {
     const kubeletFlags = [
       // This host's cgroups are v1 (hybrid): the kubelet refuses v1 unless told otherwise.
       '--fail-cgroupv1=false',
-      // Pods and system containers under the run's own cgroup root (run.ts removes it), not
-      // under / (the suite's /kubelet and /system). The processes the kubelet moves into
-      // "misc" are only this PID namespace's: cgroup.procs lists no others here.
-      `--cgroup-root=${cgroups.root}`,
+      // The system containers under the run's own cgroup (run.ts removes it), not the
+      // suite's /kubelet and /system. The processes the kubelet moves into "misc" are only
+      // this PID namespace's: cgroup.procs lists no others here. (The pods stay under
+      // /kubepods: the Kubelet Cgroup Manager specs look for them there, whatever the
+      // kubelet's cgroup root.)
       `--kubelet-cgroups=${cgroups.kubelet}`, `--system-cgroups=${cgroups.misc}`, `--runtime-cgroups=${cgroups.runtime}`,
       `--node-ip=${nodeIp}`,
     ];

@@ -2,8 +2,8 @@
 // kubelet (npm run test:node-e2e). Builds the suite and the kubelet (cached outside the
 // repo), pushes the look-alike images, then runs inside.ts under
 // `unshare --net --mount --pid`, so that the run's network, mounts and processes die with
-// it. Afterwards it removes the run's cgroup root (the kubelet's pods and system cgroups)
-// and prints
+// it. Afterwards it removes the kubelet's cgroups (/kubepods, and the run's own one with
+// the system containers) and prints
 //   node-e2e <version>: N passed, N failed of N run (JUnit: <path>)
 // Controls: NODE_E2E_VERSION (v1.37.2 | v1.36.3), NODE_E2E_SUBSET=1 (CI's fast subset),
 // NODE_E2E_FOCUS (a regex), NODE_E2E_RERUN=<junit.xml> (that report's failed specs),
@@ -38,6 +38,15 @@ function images(agnhost: string): void {
 }
 
 /**
+ * A regex for a skip-list entry that also matches when tags sit between its words: v1.36
+ * names a spec "[sig-node] PrivilegedPod [NodeConformance] should enable …", v1.37 puts
+ * the tags at the end.
+ */
+function specPattern(spec: string): string {
+  return spec.split(' ').map(escapeRegex).join(' (?:\\[[^\\]]*\\] )*');
+}
+
+/**
  * A focus on the specs a JUnit report lists as failed. The report names a spec
  * "[It] <full text> [<labels>]"; ginkgo's focus matches the full text.
  */
@@ -51,6 +60,8 @@ async function main(): Promise<number> {
   const bins = install();
   const bin = path.dirname(bins['e2e_node.test']!);
   images(bins.agnhost!);
+  // The kubelet puts pods under /kubepods (the specs look there): one run per host.
+  if (native.cgroupExisting('/kubepods').length) throw new Error('node-e2e: /kubepods exists: another kubelet (or node e2e run) uses this host; one at a time');
   const madeDirs = kubeletDirs.filter((d) => !existsSync(d));
   for (const d of madeDirs) mkdirSync(d, { recursive: true });
   const work = mkdtempSync(path.join('/var/tmp', 'berth-node-e2e-'));
@@ -62,7 +73,7 @@ async function main(): Promise<number> {
   const runAll = process.env.BERTH_NODE_E2E_ALL === '1';
   const focus = process.env.NODE_E2E_RERUN ? rerunFocus(process.env.NODE_E2E_RERUN)
     : process.env.NODE_E2E_FOCUS ?? (process.env.NODE_E2E_SUBSET === '1' ? subsetFocus : '\\[NodeConformance\\]');
-  const skip = ['\\[Flaky\\]', '\\[Slow\\]', '\\[Serial\\]', ...(runAll ? [] : skips.map((s) => escapeRegex(s.spec))),
+  const skip = ['\\[Flaky\\]', '\\[Slow\\]', '\\[Serial\\]', ...(runAll ? [] : skips.map((s) => specPattern(s.spec))),
     ...(process.env.NODE_E2E_SUBSET === '1' && !process.env.NODE_E2E_FOCUS ? subsetSkip : [])].join('|');
   const started = Date.now();
   let code = 0;
@@ -83,7 +94,7 @@ async function main(): Promise<number> {
     const cases = parseJunit(readFileSync(junit, 'utf8'));
     const ran = cases.filter((c) => c.status !== 'skipped');
     const failed = ran.filter((c) => c.status === 'failed');
-    const skipOf = (name: string) => skips.find((s) => name.includes(s.spec));
+    const skipOf = (name: string) => skips.find((s) => new RegExp(specPattern(s.spec)).test(name));
     for (const c of failed) console.log(`FAILED  ${c.name}${skipOf(c.name) ? ' (on the skip list)' : ''}\n        ${c.message}`);
     for (const c of ran.filter((x) => x.status === 'passed' && skipOf(x.name))) console.log(`PASSES NOW (take it off the skip list): ${c.name}`);
     console.log(`node-e2e ${version}: ${ran.length - failed.length} passed, ${failed.length} failed of ${ran.length} run ` +
@@ -92,11 +103,13 @@ async function main(): Promise<number> {
     else if (rc !== 0 && !runAll && failed.length === 0) code = rc; // the suite itself broke (BeforeSuite)
   } finally {
     // The kubelet's pod cgroups and the node's system containers, empty now.
-    try {
-      native.cgroupRemove(cgroupRoot);
-    } catch (e) {
-      console.error(`node-e2e: could not remove cgroup ${cgroupRoot}: ${(e as Error).message}`);
-      code ||= 1;
+    for (const cg of ['/kubepods', cgroupRoot]) {
+      try {
+        native.cgroupRemove(cg);
+      } catch (e) {
+        console.error(`node-e2e: could not remove cgroup ${cg}: ${(e as Error).message}`);
+        code ||= 1;
+      }
     }
     for (const d of madeDirs.reverse()) {
       try {
