@@ -13,12 +13,7 @@
 # sorted tars), so re-running pushes byte-identical images; a tag already present in the
 # registry is skipped (FORCE=1 pushes all). Needs umoci, skopeo, jq, GNU tar, gcc + libc.a.
 set -euo pipefail
-ADDR="${BERTH_REGISTRY:-127.0.0.1:5100}"
-BUSYBOX="${BUSYBOX:-/bin/busybox}"
-INDEX="${CRITEST_INDEX:-1}"
-FORCE="${FORCE:-0}"
-CREATED=2024-01-01T00:00:00Z
-case "$(uname -m)" in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; *) ARCH="$(uname -m)" ;; esac
+. "$(dirname "$0")/lib/look-alike-images.sh"
 K8S=registry.k8s.io/e2e-test-images
 CRI=gcr.io/k8s-staging-cri-tools
 
@@ -46,7 +41,6 @@ TARGETS=(
   "hostnet-nginx $CRI/hostnet-nginx-$ARCH:latest"
 )
 
-. "$(dirname "$0")/lib/look-alike-images.sh"
 curl -fsS -o /dev/null "http://$ADDR/v2/" || { echo "no registry at $ADDR (bash scripts/registry.sh start)" >&2; exit 1; }
 if images_all_present; then echo "critest images: all present in $ADDR"; exit 0; fi
 

@@ -9,12 +9,7 @@
 # What each image holds and why is said next to it. The tags come from each version's
 # test/utils/image/manifest.go.
 set -euo pipefail
-ADDR="${BERTH_REGISTRY:-127.0.0.1:5100}"
-BUSYBOX="${BUSYBOX:-/bin/busybox}"
-INDEX="${CRITEST_INDEX:-1}"
-FORCE="${FORCE:-0}"
-CREATED=2024-01-01T00:00:00Z
-case "$(uname -m)" in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; *) ARCH="$(uname -m)" ;; esac
+. "$(dirname "$0")/lib/look-alike-images.sh"
 AGNHOST="${AGNHOST:?AGNHOST=path to a static agnhost binary (scripts/install-node-e2e.sh prints it)}"
 E2E=registry.k8s.io/e2e-test-images
 
@@ -35,7 +30,6 @@ TARGETS=(
   "pause registry.k8s.io/pause:3.10.2"
 )
 
-. "$(dirname "$0")/lib/look-alike-images.sh"
 
 # with_libs <binary> <root>: the binary and the shared libraries it links, at their paths.
 with_libs() {

@@ -2,7 +2,16 @@
 # not run): look-alikes of upstream's test images, built from Debian's busybox (plus tiny
 # static C programs), deterministic (fixed timestamps, sorted tars), pushed with skopeo
 # (a real client) to the local registry under "<upstream host>/<path>" repositories.
-# The caller sets ADDR, ARCH, CREATED, INDEX, FORCE and TARGETS ("<layout tag> <repo:tag>...").
+# The caller sets TARGETS ("<layout tag> <repo:tag>...") before using images_*; the
+# settings below come from the environment (BERTH_REGISTRY, BUSYBOX, CRITEST_INDEX=0 for
+# plain OCI manifests, FORCE=1 to push present tags again).
+
+ADDR="${BERTH_REGISTRY:-127.0.0.1:5100}"
+BUSYBOX="${BUSYBOX:-/bin/busybox}"
+INDEX="${CRITEST_INDEX:-1}"
+FORCE="${FORCE:-0}"
+CREATED=2024-01-01T00:00:00Z
+case "$(uname -m)" in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; *) ARCH="$(uname -m)" ;; esac
 
 exists() { # repo:tag -> 0 if the registry has it
   local repo="${1%:*}" tag="${1##*:}"

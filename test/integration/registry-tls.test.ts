@@ -8,6 +8,7 @@ import test from 'ava';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { freePort } from '../helpers/free-port.js';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -21,14 +22,6 @@ const regConf = path.join(dir, 'registries.conf');
 const procs: ChildProcess[] = [];
 let inst: Instance;
 let tlsAddr: string;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** docker-registry on the shared storage dir; TLS when cert/key are given. */
 async function serve(tls?: { cert: string; key: string }): Promise<string> {

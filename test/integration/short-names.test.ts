@@ -6,7 +6,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../helpers/free-port.js';
 import os from 'node:os';
 import path from 'node:path';
 import { type Instance, registry, startInstance } from '../helpers/instance.js';
@@ -15,14 +15,6 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-short-'));
 const regConf = path.join(dir, 'registries.conf');
 let inst: Instance;
 let empty: { address: string; stop: () => Promise<void> };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A real docker-registry with nothing in it. */
 async function emptyRegistry(): Promise<typeof empty> {
