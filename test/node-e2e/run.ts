@@ -20,6 +20,7 @@ import { native } from '../../src/native/index.js';
 import { kubeletDirs } from './dirs.js';
 import { activeSkips } from './skips.js';
 import { subsetFocus, subsetSkip } from './subset.js';
+import { sweepStale } from './stale.js';
 
 const version = process.env.NODE_E2E_VERSION ?? 'v1.37.2';
 
@@ -60,8 +61,9 @@ async function main(): Promise<number> {
   const bins = install();
   const bin = path.dirname(bins['e2e_node.test']!);
   images(bins.agnhost!);
-  // The kubelet puts pods under /kubepods (the specs look there): one run per host.
-  if (native.cgroupExisting('/kubepods').length) throw new Error('node-e2e: /kubepods exists: another kubelet (or node e2e run) uses this host; one at a time');
+  // The kubelet puts pods under /kubepods (the specs look there): one run per host. An
+  // interrupted run's empty leftovers are swept first.
+  for (const r of sweepStale('/var/tmp', 'berth-node-e2e-')) console.log(`node-e2e: removed ${r}, left by an interrupted run`);
   const madeDirs = kubeletDirs.filter((d) => !existsSync(d));
   for (const d of madeDirs) mkdirSync(d, { recursive: true });
   const work = mkdtempSync(path.join('/var/tmp', 'berth-node-e2e-'));
