@@ -82,7 +82,14 @@ int main(int argc, char **argv) {
 C
 rm -rf "$work/d"; mkdir -p "$work/d/bin"
 gcc -static -Os -s -o "$work/d/bin/nmeter" "$work/nmeter.c"
-add_layer busybox busybox "$work/d" "nmeter look-alike (time of day only)"
+# sh: upstream's ash passes every environment entry on to the commands it runs; Debian's
+# ash (1.35 here, 1.37 in trixie) drops names that are no shell identifiers, such as the
+# `data-1` the ConfigMap and Secret "consumable via the environment" specs put there with
+# envFrom and read back with `sh -c env`. Debian's static bash keeps them, in POSIX mode
+# when called sh. The applets stay busybox's.
+dpkg-deb -x "$(fetch_deb bash-static)" "$work/bash-static"
+install -m 0755 "$work/bash-static/bin/bash-static" "$work/d/bin/sh"
+add_layer busybox busybox "$work/d" "nmeter look-alike (time of day only); sh that keeps every environment entry (Debian's bash-static)"
 
 # agnhost: upstream's is alpine + /agnhost (ENTRYPOINT, CMD pause), /agnhost-2 (a symlink the
 # entrypoint specs run), /uploads (netexec), bash (probe specs run /bin/bash -c), and a user

@@ -4,7 +4,8 @@
 # (a real client) to the local registry under "<upstream host>/<path>" repositories.
 # The caller sets TARGETS ("<layout tag> <repo:tag>...") before using images_*; the
 # settings below come from the environment (BERTH_REGISTRY, BUSYBOX, CRITEST_INDEX=0 for
-# plain OCI manifests, FORCE=1 to push present tags again).
+# plain OCI manifests, FORCE=1 to push present tags again; a changed recipe does that
+# by itself, see STAMP).
 
 ADDR="${BERTH_REGISTRY:-127.0.0.1:5100}"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"
@@ -12,6 +13,11 @@ INDEX="${CRITEST_INDEX:-1}"
 FORCE="${FORCE:-0}"
 CREATED=2024-01-01T00:00:00Z
 case "$(uname -m)" in x86_64) ARCH=amd64 ;; aarch64) ARCH=arm64 ;; *) ARCH="$(uname -m)" ;; esac
+
+# The build's stamp: a tag named after the building script and a hash of it and this file,
+# pushed last. Without it (the recipe changed since the registry was filled, or a build
+# stopped half-way) every image is built and pushed again, present tags too.
+STAMP="berth/look-alikes/$(basename "$0" .sh):$(cat "$0" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
 
 exists() { # repo:tag -> 0 if the registry has it
   local repo="${1%:*}" tag="${1##*:}"
@@ -33,6 +39,7 @@ fetch_deb() {
 # 0 when every name in TARGETS is in the registry already (and FORCE is not 1).
 images_all_present() {
   [ "$FORCE" != 1 ] || return 1
+  exists "$STAMP" || return 1
   local t n
   for t in "${TARGETS[@]}"; do for n in ${t#* }; do exists "$n" || return 1; done; done
 }
@@ -208,15 +215,17 @@ wrap_index() {
 # images_push <label>: pushes every TARGETS entry (as a one-entry image index unless
 # INDEX=0); names present in the registry already are skipped unless FORCE=1.
 images_push() {
-  local t tag src n all pushed=0 skipped=0
+  local t tag src n all pushed=0 skipped=0 force="$FORCE"
+  exists "$STAMP" || force=1
   for t in "${TARGETS[@]}"; do
     tag="${t%% *}" src="$tag" all=()
     if [ "$INDEX" = 1 ]; then wrap_index "$tag"; src="$tag.index"; all=(--all); fi
     for n in ${t#* }; do
-      if [ "$FORCE" != 1 ] && exists "$n"; then skipped=$((skipped + 1)); continue; fi
+      if [ "$force" != 1 ] && exists "$n"; then skipped=$((skipped + 1)); continue; fi
       skopeo copy --quiet "${all[@]}" --dest-tls-verify=false "oci:$L:$src" "docker://$ADDR/$n"
       pushed=$((pushed + 1))
     done
   done
+  skopeo copy --quiet "${all[@]}" --dest-tls-verify=false "oci:$L:$src" "docker://$ADDR/$STAMP"
   echo "$1 images: pushed $pushed, already present $skipped, in $ADDR ($([ "$INDEX" = 1 ] && echo "image indexes, linux/$ARCH" || echo "OCI manifests"))"
 }

@@ -1,6 +1,7 @@
 // The node e2e skip list, in one place (same kinds as critest's, test/conformance/skips.ts):
 //   host     — this machine lacks the feature; `when` detects it at run time.
-//   upstream — the spec needs something no offline build reproduces (an upstream digest).
+//   upstream — the spec needs something no offline build reproduces (an upstream digest),
+//              or something the kubelet gives only to the runtimes it knows by name.
 //   todo     — berth does not do it yet; `issue` is the open issue that will.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,27 +27,14 @@ export const skips: Skip[] = [
     why: 'expects PSI (pressure) figures for every container, which the kubelet reads from cgroup v2 files (KubeletPSI is GA and locked on); this host is cgroup v1',
     when: cgroupV1,
   },
-  // Upstream's busybox image keeps environment entries whose names are not shell
-  // identifiers ("data-1") across `sh -c env`; the ash of every Debian busybox build
-  // (1.35 here, 1.37 in trixie: both checked) drops them, so the look-alike image cannot
-  // show them yet. berth passes them to the container (the CRI env reaches the OCI spec).
-  {
-    spec: 'ConfigMap should be consumable via the environment',
-    kind: 'todo',
-    issue: 18,
-    why: 'the busybox look-alike\'s ash drops env names like "data-1" that upstream\'s keeps; needs an image whose sh passes them through',
-  },
-  {
-    spec: 'Secrets should be consumable via the environment',
-    kind: 'todo',
-    issue: 18,
-    why: 'as for ConfigMap: the look-alike busybox sh drops env names like "data-1"',
-  },
+  // The kubelet serves /metrics/cadvisor from cAdvisor, which labels a container with its
+  // pod and name only through a plugin that asks the runtime (containerd, CRI-O, docker are
+  // the ones compiled in). Any other CRI runtime is meant to use the CRI stats path
+  // (PodAndContainerStatsFromCRI), and with that gate on this spec skips itself.
   {
     spec: 'ContainerMetrics [LinuxOnly] when querying /metrics/cadvisor should report container metrics',
-    kind: 'todo',
-    issue: 18,
-    why: 'the kubelet\'s cAdvisor names pod containers only for runtimes it has a plugin for (containerd, CRI-O, docker); for berth the kubelet must take them from the CRI (PodAndContainerStatsFromCRI, beta and off by default, under which this spec skips itself)',
+    kind: 'upstream',
+    why: 'cAdvisor (inside the kubelet) names pod containers only for runtimes it has a plugin for (containerd, CRI-O, docker); a CRI runtime without one gets container metrics from the CRI (PodAndContainerStatsFromCRI), under which this spec skips itself',
   },
   {
     spec: 'PrivilegedPod should enable privileged commands',
