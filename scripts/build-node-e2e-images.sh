@@ -37,6 +37,35 @@ with_libs() {
   mkdir -p "$2$(dirname "$1")"; cp -L "$1" "$2$1"
   for lib in $(ldd "$1" | grep -o '/[^ ]*'); do mkdir -p "$2$(dirname "$lib")"; cp -L "$lib" "$2$lib"; done
 }
+# env_keeping_busybox: the path of Debian's busybox (the version of the .deb the base
+# uses) built from its source package with CONFIG_FEATURE_DI_ENV_HACK=y, cached in
+# ${BERTH_CACHE}/busybox-env-<version>/. The tarballs are checked against the .dsc.
+env_keeping_busybox() {
+  local deb src ver dir pool=http://deb.debian.org/debian/pool/main/b/busybox f sum
+  deb="$(fetch_deb busybox)"
+  src="$(dpkg-deb -f "$deb" Source)"; ver="${src#*(}"; ver="${ver%)}"; ver="${ver#*:}"
+  dir="${BERTH_CACHE:-/var/cache/berth}/busybox-env-$ver"
+  if [ ! -x "$dir/busybox" ]; then
+    rm -rf "$work/bbsrc"; mkdir -p "$work/bbsrc" "$dir"
+    curl -fsS -o "$work/bbsrc/b.dsc" "$pool/busybox_$ver.dsc"
+    # Checksums-Sha256 lines: " <sha256> <size> <file>"
+    sed -n '/^Checksums-Sha256:/,/^[A-Z]/p' "$work/bbsrc/b.dsc" | awk 'NF == 3 { print $1, $3 }' > "$work/bbsrc/sums"
+    while read -r sum f; do
+      curl -fsS -o "$work/bbsrc/$f" "$pool/$f"
+      echo "$sum  $work/bbsrc/$f" | sha256sum -c --quiet
+    done < "$work/bbsrc/sums"
+    tar -xjf "$work/bbsrc"/busybox_*.orig.tar.bz2 -C "$work/bbsrc"
+    local tree; tree="$(echo "$work/bbsrc"/busybox-*/)"
+    tar -xJf "$work/bbsrc"/busybox_*.debian.tar.xz -C "$tree"
+    grep -v '^#' "$tree/debian/patches/series" | grep . | while read -r p; do patch -d "$tree" -p1 -s < "$tree/debian/patches/$p"; done
+    sed 's/^# CONFIG_FEATURE_DI_ENV_HACK is not set/CONFIG_FEATURE_DI_ENV_HACK=y/' "$tree/debian/config/pkg/deb" > "$tree/.config"
+    grep -q '^CONFIG_FEATURE_DI_ENV_HACK=y' "$tree/.config"
+    (cd "$tree" && { yes "" || true; } | make oldconfig >/dev/null 2>&1 && make -j"$(nproc)" busybox > "$work/bbsrc/build.log" 2>&1) || { tail -20 "$work/bbsrc/build.log" >&2; return 1; }
+    install -m 0755 "$tree/busybox" "$dir/busybox.tmp" && mv "$dir/busybox.tmp" "$dir/busybox"
+  fi
+  echo "$dir/busybox"
+}
+
 curl -fsS -o /dev/null "http://$ADDR/v2/" || { echo "no registry at $ADDR (bash scripts/registry.sh start)" >&2; exit 1; }
 if images_all_present; then echo "node e2e images: all present in $ADDR"; exit 0; fi
 
@@ -82,14 +111,15 @@ int main(int argc, char **argv) {
 C
 rm -rf "$work/d"; mkdir -p "$work/d/bin"
 gcc -static -Os -s -o "$work/d/bin/nmeter" "$work/nmeter.c"
-# sh: upstream's ash passes every environment entry on to the commands it runs; Debian's
-# ash (1.35 here, 1.37 in trixie) drops names that are no shell identifiers, such as the
-# `data-1` the ConfigMap and Secret "consumable via the environment" specs put there with
-# envFrom and read back with `sh -c env`. Debian's static bash keeps them, in POSIX mode
-# when called sh. The applets stay busybox's.
-dpkg-deb -x "$(fetch_deb bash-static)" "$work/bash-static"
-install -m 0755 "$work/bash-static/bin/bash-static" "$work/d/bin/sh"
-add_layer busybox busybox "$work/d" "nmeter look-alike (time of day only); sh that keeps every environment entry (Debian's bash-static)"
+# sh: upstream's ash passes every environment entry on to the commands it runs; Debian
+# reverts that (busybox's revert-9c143ce… patch) and drops names that are no shell
+# identifiers, such as the `data-1` the ConfigMap and Secret "consumable via the
+# environment" specs put there with envFrom and read back with `sh -c env`. Debian keeps
+# upstream's behaviour behind CONFIG_FEATURE_DI_ENV_HACK (its installer build sets it), so
+# /bin/sh is Debian's busybox rebuilt from the same source with that one option set:
+# ash otherwise, with the error messages the specs compare ("/bin/sh: can't create …").
+install -m 0755 "$(env_keeping_busybox)" "$work/d/bin/sh"
+add_layer busybox busybox "$work/d" "nmeter look-alike (time of day only); sh keeping every environment entry"
 
 # agnhost: upstream's is alpine + /agnhost (ENTRYPOINT, CMD pause), /agnhost-2 (a symlink the
 # entrypoint specs run), /uploads (netexec), bash (probe specs run /bin/bash -c), and a user
