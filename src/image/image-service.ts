@@ -283,7 +283,8 @@ export class ImageService {
           url,
           authorization,
           insecure: session.src.insecure,
-          caPem: session.caPem,
+          caPem: session.tls.caPem,
+          clientCerts: session.tls.clientCerts,
           idleTimeoutMs: session.timeoutMs,
         });
         progress.active.add(pull);
@@ -301,6 +302,7 @@ export class ImageService {
           await native.removeTree(path.join(work, 'diff'));
           continue;
         }
+        if (failure.kind === 'tls') throw precondition(`${failure.message} (${session.tlsHint(failure.message)})`);
         throw pullError(failure);
       }
       progress.done += layer.size;
