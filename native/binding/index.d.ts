@@ -158,6 +158,8 @@ export interface HttpGetOptions {
   insecure?: boolean
   /** Extra trusted CA certificates, PEM text. */
   caPem?: Array<string>
+  /** Offered when the registry asks for a client certificate (mTLS). */
+  clientCerts?: Array<TlsClientCert>
   /** A read that waits longer than this fails (default 30 s). */
   idleTimeoutMs?: number
   /** The body is read up to this many bytes plus one (the caller judges the excess). */
@@ -213,6 +215,8 @@ export interface LayerPullOptions {
   insecure?: boolean
   /** Extra trusted CA certificates (PEM text), e.g. from certs.d/<host>/*.crt. */
   caPem?: Array<string>
+  /** Offered when the registry asks for a client certificate (certs.d `<name>.cert`). */
+  clientCerts?: Array<TlsClientCert>
   /** A read that waits longer than this fails and is resumed (default 30 s). */
   idleTimeoutMs?: number
 }
@@ -274,6 +278,16 @@ export declare function sdNotify(socket: string, state: string): void
  * download must not hold one of libuv's few pool threads).
  */
 export declare function startLayerPull(opts: LayerPullOptions): LayerPull
+
+/** A client certificate for registries that ask for one (certs.d `<name>.cert` + `.key`). */
+export interface TlsClientCert {
+  /** The certificate chain, PEM. */
+  certPem: string
+  /** Its private key, PEM. Never logged nor put in an error. */
+  keyPem: string
+  /** The `.cert` file, named in errors. */
+  source: string
+}
 
 /** Lazily unmounts `target` (idempotent). */
 export declare function unmount(target: string): void

@@ -12,10 +12,10 @@ import { type LayerPullFailure, native } from '../native/index.js';
 import { type CriAuth, type Credentials, fromAuthFile, fromCri } from '../registry/auth.js';
 import { fetchManifest, fetchSmallBlob, Session, type Source } from '../registry/client.js';
 import { registryHost } from '../registry/http.js';
-import type { RegistriesConf } from '../registry/registries-conf.js';
+import type { Alias, RegistriesConf } from '../registry/registries-conf.js';
 import { chainIds, type ImageConfig, type ImageRecord, ImageStore, type LayerRef } from './image-store.js';
 import { Policy } from './policy.js';
-import { formatReference, isShortName, parseReference, repoName, shortNameCandidates } from './reference.js';
+import { aliasCandidate, formatReference, isShortName, parseReference, repoName, shortNameCandidates, shortNameRepo } from './reference.js';
 
 /** Layers fetched and extracted at once, unless configured. */
 export const DEFAULT_CONCURRENT_DOWNLOADS = 3;
@@ -86,13 +86,13 @@ export class ImageService {
   /** Looks an image up by ID, prefix, tag, digest or short name; undefined if absent. */
   find(ref: string): ImageRecord | undefined {
     if (!ref) throw invalid('image reference is empty');
-    // A short name is each search registry's image, in order (as a pull resolves it).
-    const search = this.searchRegistries(ref);
-    if (search.length > 0) {
-      for (const c of shortNameCandidates(ref, search)) {
-        const hit = this.store.find(formatReference(c), formatReference(c));
-        if (hit) return hit;
-      }
+    // A short name is its alias's image, then each search registry's, in order (as
+    // containers/image's ResolveLocally looks): what a pull of it would have stored.
+    const { alias, search } = this.shortName(ref);
+    const candidates = [...(alias ? [aliasCandidate(ref, alias.target)] : []), ...shortNameCandidates(ref, search)];
+    for (const c of candidates) {
+      const hit = this.store.find(formatReference(c), formatReference(c));
+      if (hit) return hit;
     }
     let normalised: string | undefined;
     try {
@@ -103,23 +103,33 @@ export class ImageService {
     return this.store.find(ref, normalised);
   }
 
-  /** The search registries for `ref` if it is a short name and registries.conf lists some. */
-  private searchRegistries(ref: string): string[] {
-    if (!isShortName(ref) || /^[0-9a-f]{64}$|^sha256:/.test(ref)) return [];
+  /** How registries.conf resolves `ref` if it is a short name: its alias, and the search registries. */
+  private shortName(ref: string): { alias?: Alias; search: string[] } {
+    if (!isShortName(ref) || /^[0-9a-f]{64}$|^sha256:/.test(ref)) return { search: [] };
     try {
       parseReference(ref);
     } catch {
-      return [];
+      return { search: [] };
     }
-    return this.registries().searchRegistries;
+    const conf = this.registries();
+    return { alias: conf.alias(shortNameRepo(ref)), search: conf.searchRegistries };
   }
 
   /**
-   * Pulls `ref`. A short name is tried at each `unqualified-search-registries` entry in
-   * order, and the first that has the image wins (CRI-O's permissive mode, for the CRI).
+   * Pulls `ref`. A short name with an `[aliases]` entry comes from there and nowhere
+   * else (containers/image: "always use an alias if present"); otherwise it is tried at
+   * each `unqualified-search-registries` entry in order, and the first that has the
+   * image wins (CRI-O's permissive mode, for the CRI).
    */
   async pull(ref: string, auth?: CriAuth): Promise<ImageRecord> {
-    const search = this.searchRegistries(ref);
+    const { alias, search } = this.shortName(ref);
+    if (alias) {
+      const target = formatReference(aliasCandidate(ref, alias.target));
+      // The file is named: the alias is where an unexpected source would come from.
+      return this.pullOne(target, auth).catch((e: unknown) => {
+        throw wrap(e, `short name ${JSON.stringify(ref)} (alias for ${alias.target} in ${alias.file})`);
+      });
+    }
     if (search.length === 0) return this.pullOne(ref, auth);
     const failures: string[] = [];
     let first: BerthError | undefined;
@@ -283,7 +293,8 @@ export class ImageService {
           url,
           authorization,
           insecure: session.src.insecure,
-          caPem: session.caPem,
+          caPem: session.tls.caPem,
+          clientCerts: session.tls.clientCerts,
           idleTimeoutMs: session.timeoutMs,
         });
         progress.active.add(pull);
@@ -301,6 +312,7 @@ export class ImageService {
           await native.removeTree(path.join(work, 'diff'));
           continue;
         }
+        if (failure.kind === 'tls') throw precondition(`${failure.message} (${session.tlsHint(failure.message)})`);
         throw pullError(failure);
       }
       progress.done += layer.size;

@@ -71,3 +71,17 @@ export function isShortName(input: string): boolean {
 export function shortNameCandidates(input: string, searchRegistries: string[]): Reference[] {
   return searchRegistries.map((reg) => parseReference(`${reg.replace(/\/+$/, '')}/${input.trim()}`));
 }
+
+/** A short name without its tag and digest: the key its alias is looked up by. */
+export function shortNameRepo(input: string): string {
+  const noDigest = input.trim().replace(/@.*$/, '');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** What a short name stands for through its alias `target` (registry/repository): the input's tag and digest kept. */
+export function aliasCandidate(input: string, target: string): Reference {
+  // parseReference gives "latest" only when neither tag nor digest was written, as the alias would.
+  const { tag, digest } = parseReference(input.trim());
+  return parseReference(`${target}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`);
+}

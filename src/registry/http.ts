@@ -6,13 +6,14 @@
 // through the native HTTP client (`httpGet`), as blob downloads do, so both share one
 // TLS trust: the system roots plus certs.d/<host>/*.crt, or none checked for an
 // `insecure` registry — which is tried over TLS first and over plain HTTP if it does
-// not speak TLS (as the containers tools and Docker do).
+// not speak TLS (as the containers tools and Docker do) — and offer the same client
+// certificates (certs.d/<host>/<name>.cert + .key) to a registry that asks for one.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { BerthError, notFound, precondition, unavailable } from '../errors.js';
 import { native } from '../native/index.js';
 import { basic, type Challenge, type Credentials, parseChallenge } from './auth.js';
+import { certsDirTls, type RegistryTls } from './certs-d.js';
+import { type TokenResponse, tokenRequest } from './token-http.js';
 import type { Endpoint } from './registries-conf.js';
 
 export interface Source extends Endpoint {
@@ -40,23 +41,6 @@ export class NoResponse extends Error {
   ) {
     super(message);
   }
-}
-
-/** The CA certificates (PEM) trusted for `host` (host[:port]): `<dir>/<host>/*.crt`. */
-export function trustedCas(host: string, dirs: string[] = []): string[] {
-  const pems: string[] = [];
-  // The host names a directory: never let it climb out of the certs dir.
-  if (!host || host.includes('/') || host.startsWith('.')) return pems;
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = readdirSync(path.join(dir, host));
-    } catch {
-      continue;
-    }
-    for (const n of names.filter((f) => f.endsWith('.crt')).sort()) pems.push(readFileSync(path.join(dir, host, n), 'utf8'));
-  }
-  return pems;
 }
 
 /** Bearer tokens by realm/service/scope/user, shared by all sessions of the daemon. */
@@ -95,8 +79,8 @@ export function registryHost(src: Endpoint): string {
 
 export class Session {
   readonly host: string;
-  /** Extra CA certificates (PEM) trusted for this registry (certs.d/<host>/*.crt). */
-  readonly caPem: string[];
+  /** certs.d/<host>/: CAs trusted for this registry and client certificates for it. */
+  readonly tls: RegistryTls;
   private authHeader: string | undefined;
   private scheme: 'http' | 'https' | undefined;
 
@@ -107,7 +91,7 @@ export class Session {
     certsDirs: string[] = [],
   ) {
     this.host = registryHost(src);
-    this.caPem = trustedCas(this.host, certsDirs);
+    this.tls = certsDirTls(this.host, certsDirs);
     if (!src.insecure) this.scheme = 'https';
     // A registry token is sent as is, from the first request.
     if (creds?.registryToken) this.authHeader = `Bearer ${creds.registryToken}`;
@@ -126,13 +110,26 @@ export class Session {
       authorization,
       headers: Object.entries(rest).map(([name, value]) => ({ name, value })),
       insecure: this.src.insecure,
-      caPem: this.caPem,
+      caPem: this.tls.caPem,
+      clientCerts: this.tls.clientCerts,
       idleTimeoutMs: this.timeoutMs,
       maxBytes: MAX_DOCUMENT,
     });
     if (r.failure) throw new NoResponse(r.failure.kind, r.failure.message);
     const empty = r.status === 204 || r.status === 304 || r.status < 200;
     return new Response(empty ? null : r.body, { status: r.status, headers: r.headers.map((h) => [h.name, h.value] as [string, string]) });
+  }
+
+  /** What to do about a TLS failure: the server refused us, or we refused the server. */
+  tlsHint(message: string): string {
+    // rustls names the alert the registry sent; these say it wanted (another) client certificate.
+    if (/received fatal alert: (CertificateRequired|BadCertificate|UnknownCA|CertificateUnknown|AccessDenied)/.test(message)) {
+      const offered = this.tls.clientCerts.map((c) => c.source);
+      return offered.length
+        ? `the registry refused the client certificate ${offered.join(', ')}`
+        : `the registry wants a client certificate: put <name>.cert and <name>.key in certs.d/${this.host}/`;
+    }
+    return `trust its CA in certs.d/${this.host}/ca.crt, or mark the registry insecure`;
   }
 
   /**
@@ -201,9 +198,7 @@ export class Session {
         watch.done();
         if (e instanceof BerthError) throw e;
         // An untrusted certificate is configuration, not a blip: no retries.
-        if (e instanceof NoResponse && e.kind === 'tls') {
-          throw precondition(`${what}: ${e.message} (trust its CA in certs.d/${this.host}/ca.crt, or mark the registry insecure)`);
-        }
+        if (e instanceof NoResponse && e.kind === 'tls') throw precondition(`${what}: ${e.message} (${this.tlsHint(e.message)})`);
         if (e instanceof NoResponse && e.kind === 'invalid') throw precondition(`${what}: ${e.message}`);
         if (e instanceof NoResponse) {
           lastErr = unavailable(`${what}: ${e.message}`, e);
@@ -274,27 +269,31 @@ export class Session {
     // `fresh`: the cached token was just refused, so fetch another.
     if (cached && cached.expires > Date.now() && !fresh) return cached.header;
     const realm = new URL(c.params.realm);
-    let res: Response;
+    let res: TokenResponse;
     try {
       if (this.creds?.identityToken) {
         // OAuth2 refresh-token grant, as Docker does with an identity token.
-        const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, service, scope, client_id: 'berth' });
-        res = await fetch(realm, { method: 'POST', body, signal: watch.controller.signal });
+        const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, service, scope, client_id: 'berth' }).toString();
+        res = await tokenRequest(realm, { method: 'POST', body, signal: watch.controller.signal, tls: this.tls });
       } else {
         realm.searchParams.set('service', service);
         realm.searchParams.set('scope', scope);
         const headers: Record<string, string> = {};
         if (this.creds?.username !== undefined) headers.authorization = basic(this.creds);
-        res = await fetch(realm, { headers, signal: watch.controller.signal });
+        res = await tokenRequest(realm, { method: 'GET', headers, signal: watch.controller.signal, tls: this.tls });
       }
     } catch (e) {
       throw unavailable(`token server ${realm.host} for ${this.host} unreachable: ${(e as Error).message}`, e);
     }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
+    if (res.status < 200 || res.status > 299) {
       throw new BerthError('Unauthenticated', `token server ${realm.host} for ${this.host} refused a token for ${scope} (${res.status})`);
     }
-    const doc = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    let doc: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    try {
+      doc = JSON.parse(res.body) as typeof doc;
+    } catch {
+      throw new BerthError('Unauthenticated', `token server ${realm.host} for ${this.host} sent no JSON`);
+    }
     const token = doc.token ?? doc.access_token;
     if (!token) throw new BerthError('Unauthenticated', `token server ${realm.host} sent no token`);
     // The spec's default lifetime is 60 s; renew 10 s early.

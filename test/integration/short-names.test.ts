@@ -2,14 +2,16 @@
 // registry: each search registry is tried in order and the first that has the image
 // wins (CRI-O's permissive mode for the CRI) — past one that is down and one that lacks
 // it; the pulled image answers ImageStatus by the same short name; a name no search
-// registry has is NOT_FOUND naming them all.
+// registry has is NOT_FOUND naming them all. An `[aliases]` entry (from the file or a
+// registries.conf.d drop-in, the later winning) decides alone where a short name comes
+// from; a bad one is INVALID_ARGUMENT naming the file and the key.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from '../helpers/free-port.js';
 import os from 'node:os';
 import path from 'node:path';
-import { type Instance, registry, startInstance } from '../helpers/instance.js';
+import { busyboxV2s2, type Instance, registry, startInstance } from '../helpers/instance.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-short-'));
 const regConf = path.join(dir, 'registries.conf');
@@ -69,4 +71,27 @@ test.serial('a short name no search registry has: UNAVAILABLE while one was down
     message: new RegExp(`NOT_FOUND.*no-such-image.*${esc(empty.address)}.*${esc(registry)}`),
   });
   t.falsy((await inst.img.imageStatus({ image: { image: 'no-such-image:v1' } })).image);
+});
+
+test.serial('an alias resolves a short name before the search registries; a later drop-in wins; a bad one names file and key', async (t) => {
+  const esc = (s: string) => s.replace(/[.[\]]/g, '\\$&');
+  const dropDir = path.join(dir, 'registries.conf.d');
+  t.teardown(() => rmSync(dropDir, { recursive: true, force: true }));
+  // The search registry lacks "tiny"; the file's alias names a repository nobody has.
+  writeFileSync(regConf, `unqualified-search-registries = ["${empty.address}"]\n[aliases]\n"tiny" = "${registry}/no-such-repo"\n`);
+  await t.throwsAsync(inst.img.pullImage({ image: { image: 'tiny' } }), {
+    message: new RegExp(`NOT_FOUND.*short name "tiny" \\(alias for ${esc(registry)}/no-such-repo in ${esc(regConf)}\\)`),
+  });
+  // A drop-in sets it right: only the alias is pulled (the search registry is never asked).
+  mkdirSync(dropDir);
+  writeFileSync(path.join(dropDir, '10-tiny.conf'), `[aliases]\n"tiny" = "${registry}/busybox"\n`);
+  const { imageRef } = await inst.img.pullImage({ image: { image: 'tiny:v2s2' } });
+  const st = await inst.img.imageStatus({ image: { image: 'tiny:v2s2' } });
+  t.is(st.image?.id, imageRef);
+  t.true(st.image!.repoTags.includes(busyboxV2s2), JSON.stringify(st.image!.repoTags));
+  // A later drop-in with a tagged value: refused, naming that file and the key.
+  writeFileSync(path.join(dropDir, '20-bad.conf'), `[aliases]\n"tiny" = "${registry}/busybox:v1"\n`);
+  await t.throwsAsync(inst.img.pullImage({ image: { image: 'tiny' } }), {
+    message: new RegExp(`INVALID_ARGUMENT.*${esc(path.join(dropDir, '20-bad.conf'))}: \\[aliases\\] "tiny".*tag`),
+  });
 });

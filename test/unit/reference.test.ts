@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatReference, isShortName, parseReference, shortNameCandidates } from '../../src/image/reference.js';
+import { aliasCandidate, formatReference, isShortName, parseReference, shortNameCandidates, shortNameRepo } from '../../src/image/reference.js';
 
 const norm = (s: string) => formatReference(parseReference(s));
 
@@ -32,4 +32,14 @@ test('short names and their search candidates', (t) => {
     shortNameCandidates('busybox:1.36', ['quay.io', 'docker.io', '127.0.0.1:5100']).map(formatReference),
     ['quay.io/busybox:1.36', 'docker.io/library/busybox:1.36', '127.0.0.1:5100/busybox:1.36'],
   );
+});
+
+test('an alias keeps the short name tag or digest; its key is the name without them', (t) => {
+  const d = `sha256:${'b'.repeat(64)}`;
+  t.is(shortNameRepo('busybox'), 'busybox');
+  t.is(shortNameRepo('library/busybox:1.36'), 'library/busybox');
+  t.is(shortNameRepo(`busybox:1.36@${d}`), 'busybox');
+  t.is(formatReference(aliasCandidate('bb', '127.0.0.1:5100/busybox')), '127.0.0.1:5100/busybox:latest');
+  t.is(formatReference(aliasCandidate('bb:v2s2', '127.0.0.1:5100/busybox')), '127.0.0.1:5100/busybox:v2s2');
+  t.is(formatReference(aliasCandidate(`bb@${d}`, 'quay.io/a/b')), `quay.io/a/b@${d}`);
 });

@@ -41,6 +41,8 @@ pub struct LayerPullOptions {
     pub insecure: Option<bool>,
     /// Extra trusted CA certificates (PEM text), e.g. from certs.d/<host>/*.crt.
     pub ca_pem: Option<Vec<String>>,
+    /// Offered when the registry asks for a client certificate (certs.d `<name>.cert`).
+    pub client_certs: Option<Vec<crate::registry_http::TlsClientCert>>,
     /// A read that waits longer than this fails and is resumed (default 30 s).
     pub idle_timeout_ms: Option<u32>,
 }
@@ -171,6 +173,7 @@ pub fn start_layer_pull(opts: LayerPullOptions) -> Result<LayerPull> {
         tls: TlsOptions {
             insecure: opts.insecure.unwrap_or(false),
             ca_pem: opts.ca_pem.unwrap_or_default(),
+            client_certs: crate::registry_http::client_certs(opts.client_certs),
         },
         idle: Duration::from_millis(u64::from(opts.idle_timeout_ms.unwrap_or(30_000).max(1))),
     };

@@ -1,10 +1,10 @@
 //! napi face of `fetch` for the registry's small documents (manifests, configs, the
 //! /v2/ probe): the TS registry client sends every registry request through here, so
 //! manifests and blobs share one HTTP stack and one TLS trust (system roots + the
-//! registry's certs.d CAs, or no verification for an `insecure` registry). Runs on the
-//! libuv pool: a bounded body, read whole.
+//! registry's certs.d CAs and client certificates, or no verification for an `insecure`
+//! registry). Runs on the libuv pool: a bounded body, read whole.
 use crate::err;
-use berth_core::fetch::{self, FetchError, Request, TlsOptions};
+use berth_core::fetch::{self, ClientCert, FetchError, Request, TlsOptions};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -17,6 +17,30 @@ pub struct HttpHeader {
     pub value: String,
 }
 
+/// A client certificate for registries that ask for one (certs.d `<name>.cert` + `.key`).
+#[napi(object)]
+pub struct TlsClientCert {
+    /// The certificate chain, PEM.
+    pub cert_pem: String,
+    /// Its private key, PEM. Never logged nor put in an error.
+    pub key_pem: String,
+    /// The `.cert` file, named in errors.
+    pub source: String,
+}
+
+/// napi's objects into the core's (the key stays out of Debug output there).
+pub fn client_certs(certs: Option<Vec<TlsClientCert>>) -> Vec<ClientCert> {
+    certs
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| ClientCert {
+            cert_pem: c.cert_pem,
+            key_pem: c.key_pem,
+            source: c.source,
+        })
+        .collect()
+}
+
 #[napi(object)]
 pub struct HttpGetOptions {
     pub url: String,
@@ -27,6 +51,8 @@ pub struct HttpGetOptions {
     pub insecure: Option<bool>,
     /// Extra trusted CA certificates, PEM text.
     pub ca_pem: Option<Vec<String>>,
+    /// Offered when the registry asks for a client certificate (mTLS).
+    pub client_certs: Option<Vec<TlsClientCert>>,
     /// A read that waits longer than this fails (default 30 s).
     pub idle_timeout_ms: Option<u32>,
     /// The body is read up to this many bytes plus one (the caller judges the excess).
@@ -73,6 +99,7 @@ impl Task for HttpGetTask {
         let tls = TlsOptions {
             insecure: o.insecure.unwrap_or(false),
             ca_pem: o.ca_pem.unwrap_or_default(),
+            client_certs: client_certs(o.client_certs),
         };
         let tls = match fetch::tls_config(&tls) {
             Ok(t) => t,

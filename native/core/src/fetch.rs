@@ -11,7 +11,7 @@ mod body;
 mod tls;
 
 pub use body::Body;
-pub use tls::{tls_config, TlsOptions};
+pub use tls::{tls_config, ClientCert, TlsOptions};
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

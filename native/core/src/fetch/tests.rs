@@ -117,3 +117,31 @@ fn a_plain_http_server_fails_a_tls_handshake_cleanly() {
         "{e:?}"
     );
 }
+
+/// A client certificate pair that cannot be used is refused when the TLS config is
+/// built, naming its file, and neither the error nor Debug output quotes the key.
+#[test]
+fn client_certificates_are_checked_and_keys_never_shown() {
+    // Base64 of "secret-key-bytes": what must not leak.
+    let key = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n";
+    let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let pair = |cert: &str, key: &str| TlsOptions {
+        client_certs: vec![ClientCert {
+            cert_pem: cert.into(),
+            key_pem: key.into(),
+            source: "/etc/containers/certs.d/reg:5000/client.cert".into(),
+        }],
+        ..TlsOptions::default()
+    };
+    for (opts, why) in [
+        (pair("not pem", key), "no PEM certificate"),
+        (pair(cert, "not pem"), "no PEM private key"),
+        (pair(cert, key), "private key"),
+    ] {
+        let e = tls_config(&opts).unwrap_err();
+        assert!(e.contains("certs.d/reg:5000/client.cert") && e.contains(why), "{e}");
+        assert!(!e.contains("c2VjcmV0") && !e.contains("secret"), "{e}");
+        assert!(!format!("{opts:?}").contains("c2VjcmV0"));
+    }
+    assert!(tls_config(&TlsOptions::default()).is_ok());
+}
