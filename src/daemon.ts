@@ -61,6 +61,12 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     if (e instanceof BerthError) throw e;
   }
   for (const d of [cfg.root, cfg.runtimeDir, path.dirname(cfg.socket)]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+  // runtime_dir becomes 0711 once a user-namespaced pod needs a path to its views
+  // (src/oci/idmap.ts); what else lies in it stays berth's own.
+  for (const d of ['pods', 'containers', 'runtimes', 'probe', 'checkpoints']) {
+    await fs.mkdir(path.join(cfg.runtimeDir, d), { recursive: true, mode: 0o700 });
+    await fs.chmod(path.join(cfg.runtimeDir, d), 0o700);
+  }
 
   const cg = native.cgroupInfo();
   const oom = minOomScoreAdj();
@@ -95,7 +101,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     boundingCaps: caps, minOomScoreAdj: oom.min, createTimeoutMs: cfg.createTimeoutSeconds * 1000,
     unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log,
   });
-  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, cgroupRoot: cfg.cgroupRoot,
+  const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, layersDir: images.store.layersDir, cgroupRoot: cfg.cgroupRoot,
     cgroupDriver: cfg.cgroupDriver as CgroupDriverName, unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
 
   await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);

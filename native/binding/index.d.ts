@@ -181,6 +181,19 @@ export interface HttpHeader {
 }
 
 /**
+ * An idmapped bind of `source` (recursive) at `target` through the user namespace pinned
+ * at `userns`; `target` is made (directory or empty file) if missing.
+ */
+export declare function idmapBind(source: string, target: string, userns: string): void
+
+/** One uid_map/gid_map range: `container_id` inside is `host_id` on the host, `length` ids. */
+export interface IdMapping {
+  containerId: number
+  hostId: number
+  length: number
+}
+
+/**
  * "dir", "file", "symlink" or "other" for `rel` beneath `root` (nothing followed), null
  * if missing; a symlink among its parents is an error.
  */
@@ -257,6 +270,13 @@ export declare function pinExistingNamespace(src: string, target: string): void
  * `<dir>/<kind>`; sets the UTS hostname when given. Resolves to the pin paths.
  */
 export declare function pinNamespaces(dir: string, kinds: Array<string>, hostname?: string | undefined | null): Promise<string[]>
+
+/**
+ * Creates a user namespace with the given mappings and, owned by it, new namespaces of
+ * `kinds` ("net", "ipc", "uts"; the hostname set when uts is among them); pins them at
+ * `<dir>/user` and `<dir>/<kind>`. Resolves to the pin paths, user first.
+ */
+export declare function pinUserNamespace(dir: string, kinds: Array<string>, hostname: string | undefined | null, uids: Array<IdMapping>, gids: Array<IdMapping>): Promise<string[]>
 
 /**
  * Reads the regular file `rel` beneath `root` (no symlink followed, no `..` out), at most

@@ -13,9 +13,11 @@ import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource
 import { cgroupCaps } from '../oci/resources.js';
 import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
-import { refuseUserns, wantsUserns } from '../oci/userns.js';
+import { containerIdmapDir, podIdmapDir, releaseIdmapDir } from '../oci/idmap.js';
+import { checkContainerUserns, usernsSpec } from '../oci/userns.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
+import { layersView, podFileSources, podRoot } from '../pod/pod-userns.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
 import { handoffRecords } from '../store/handoff-records.js';
@@ -31,6 +33,7 @@ import { containerNameKey, type ContainerRecord } from './container.js';
 import { unmountImageVolumes } from './image-volumes.js';
 import { sweepOrphanBundles } from './orphans.js';
 import { gatherSpecInputs } from './spec-inputs.js';
+import { hostPathViews, refusePropagation } from './container-userns.js';
 import { startMonitor } from './monitor.js';
 
 export interface ContainerServiceDeps {
@@ -233,7 +236,8 @@ export class ContainerService {
     if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
     const rt = this.d.runtimes.get(pod.runtimeHandler);
     rt.ensureReady();
-    if (wantsUserns(cfg.linux?.securityContext?.namespaceOptions?.usernsOptions)) refuseUserns(rt);
+    checkContainerUserns(cfg.linux?.securityContext?.namespaceOptions?.usernsOptions, pod.userns);
+    if (pod.userns) refusePropagation(cfg);
 
     const id = newId();
     const nameKey = containerNameKey(meta.name, meta.attempt, pod.nameKey);
@@ -243,7 +247,10 @@ export class ContainerService {
     rb.push('release name', () => this.d.store.release(nameKey, id));
     const bundle = path.join(this.d.runtimeDir, 'containers', id);
     const layerDir = this.d.store.recordDir(id);
-    const rootfs = path.join(bundle, 'rootfs');
+    // A user-namespaced container's rootfs and views are where its root can reach them (idmap.ts).
+    const views = pod.userns ? containerIdmapDir(podIdmapDir(this.d.runtimeDir, pod.id), id) : undefined;
+    const rootfs = path.join(views ?? bundle, 'rootfs');
+    const owner = pod.userns && podRoot(pod.userns);
     // The kubelet creates by image ID and names the image it was asked for in
     // user_specified_image; status reports that name (the pod's status.image, which the
     // kubelet compares with the spec), as CRI-O and containerd do.
@@ -253,7 +260,7 @@ export class ContainerService {
       id, nameKey, podId: pod.id, config: ContainerConfig.toJSON(cfg), imageId: image.id, imageName,
       state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, pid: 0, monitorPid: 0,
       logPath: '', runtimeHandler: rt.handler, bundle, layerDir, cgroupsPath: cgroup.path,
-      stopSignal: image.config.StopSignal || 'SIGTERM', reason: '',
+      stopSignal: image.config.StopSignal || 'SIGTERM', reason: '', ...(views ? { idmapDir: views } : {}),
     };
     const phases = new Phases();
     try {
@@ -261,8 +268,18 @@ export class ContainerService {
       rec.logPath = path.join(logFile.root, logFile.rel);
       rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
       rb.push('remove writable layer', () => fs.rm(layerDir, { recursive: true, force: true }));
-      for (const d of [rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
-      const lowers = image.layers.map((l) => path.join(this.d.images.store.layerDir(l.chainId), 'diff')).reverse();
+      if (views) rb.push('release idmapped views', () => releaseIdmapDir(views));
+      for (const d of [bundle, rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
+      // The pod's idmapped view of the layer store shows image files owned by the pod's
+      // root. The writable layer is not idmapped (overlayfs writes its upper layer with
+      // the mounter's credentials, host root, which no idmap maps): it holds host ids,
+      // starting with its root directory, owned by the pod's root.
+      if (owner) await fs.chown(path.join(layerDir, 'upper'), owner.uid, owner.gid);
+      const diff = (chainId: string) =>
+        views
+          ? path.join(layersView(this.d.runtimeDir, pod.id), path.relative(this.d.images.store.layersDir, this.d.images.store.layerDir(chainId)), 'diff')
+          : path.join(this.d.images.store.layerDir(chainId), 'diff');
+      const lowers = image.layers.map((l) => diff(l.chainId)).reverse();
       if (lowers.length === 0) {
         lowers.push(path.join(bundle, 'empty'));
         await fs.mkdir(lowers[0]!);
@@ -270,7 +287,10 @@ export class ContainerService {
       await native.mountOverlay(lowers, path.join(layerDir, 'upper'), path.join(layerDir, 'work'), rootfs);
       rb.push('unmount rootfs', () => native.unmount(rootfs));
       phases.mark('rootfs');
-      const inputs = await gatherSpecInputs(cfg, image.config, rootfs, bundle, { images: this.d.images, boundingCaps: this.d.boundingCaps });
+      const inputs = await gatherSpecInputs(cfg, image.config, rootfs, bundle, {
+        images: this.d.images, boundingCaps: this.d.boundingCaps, owner,
+        ...(views ? { volumes: { dir: path.join(views, 'imagevols'), layerDiff: diff } } : {}),
+      });
       rb.push('unmount image volumes', () => unmountImageVolumes(inputs.volumes));
       rec.user = inputs.user;
       rec.imageVolumes = inputs.volumes;
@@ -280,19 +300,18 @@ export class ContainerService {
       if (target && (target.state !== 'running' || target.podId !== pod.id)) {
         throw precondition(`target container ${targetId} must be running in the same pod`);
       }
+      const specCfg = views ? hostPathViews(cfg, views, pod.namespaces.user!) : cfg;
       const spec = generateSpec({
+        userns: pod.userns && usernsSpec(pod.namespaces.user!, pod.userns),
         targetPidNs: target ? `/proc/${target.pid}/ns/pid` : undefined,
         ociVersion: rt.status.specVersion,
-        container: cfg,
+        container: specCfg,
         image: image.config,
         rootfs,
         hostname: pod.hostNetwork ? '' : podHostname(podCfg),
         podNamespaces: pod.namespaces,
         cgroupsPath: cgroup.oci,
-        podFiles: [
-          ...['resolv.conf', 'hostname', 'hosts'].map((f) => ({ destination: `/etc/${f}`, source: path.join(pod.filesDir, f) })),
-          ...(pod.shm ? [{ destination: '/dev/shm', source: pod.shm }] : []),
-        ],
+        podFiles: podFileSources(pod, this.d.runtimeDir),
         boundingCaps: this.d.boundingCaps,
         minOomScoreAdj: this.d.minOomScoreAdj,
         sysctls: podCfg.linux?.sysctls ?? {},
@@ -401,6 +420,7 @@ export class ContainerService {
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
     unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
+    if (c.idmapDir) await releaseIdmapDir(c.idmapDir);
     await fs.rm(c.bundle, { recursive: true, force: true });
     await fs.rm(this.attachSocket(c.id), { force: true }); // the monitor removes it, unless it was killed
     await this.d.store.delete(c);

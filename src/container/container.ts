@@ -36,6 +36,8 @@ export interface ContainerRecord extends Stored {
   message?: string;
   /** The identity the container's processes run as (ContainerStatus.user). */
   user?: ProcessUser;
+  /** A user-namespaced pod's container: where its rootfs and idmapped views are (released on removal). */
+  idmapDir?: string;
   /** Image volumes mounted for it (unmounted on removal). */
   imageVolumes?: ImageVolume[];
   /** Created after its caller left and not claimed by a retry yet (store/create-handoff.ts). */

@@ -23,6 +23,16 @@ export interface ImageVolume {
 const volumesDir = (bundle: string) => path.join(bundle, 'imagevols');
 
 /**
+ * Where volumes go and where their layers are read from: by default the bundle and the
+ * layer store; for a user-namespaced pod, the container's view directory and the pod's
+ * idmapped layer view (src/oci/idmap.ts).
+ */
+export interface VolumePlace {
+  dir: string;
+  layerDiff: (chainId: string) => string;
+}
+
+/**
  * Mounts every image volume of `cfg` under `bundle`. Returns what was mounted (for the
  * record, so removal unmounts it) and the host source of each container path for the
  * spec. On error, whatever was mounted is unmounted again before the error is thrown.
@@ -31,21 +41,24 @@ export async function mountImageVolumes(
   cfg: ContainerConfig,
   bundle: string,
   images: ImageService,
+  place?: VolumePlace,
 ): Promise<{ volumes: ImageVolume[]; sources: Record<string, string> }> {
+  const base = place?.dir ?? volumesDir(bundle);
+  const diff = place?.layerDiff ?? ((chainId: string) => path.join(images.store.layerDir(chainId), 'diff'));
   const volumes: ImageVolume[] = [];
   const sources: Record<string, string> = {};
   const wanted = cfg.mounts.filter(isImageMount);
   if (wanted.length === 0) return { volumes, sources };
   try {
-    const empty = path.join(volumesDir(bundle), 'empty');
+    const empty = path.join(base, 'empty');
     await fs.mkdir(empty, { recursive: true });
     for (const [i, m] of wanted.entries()) {
       const ref = m.image!.image;
       const image = images.find(ref);
       if (!image) throw notFound(`image volume ${m.containerPath}: image ${ref} not found: pull it first`);
-      const dir = path.join(volumesDir(bundle), String(i));
+      const dir = path.join(base, String(i));
       await fs.mkdir(dir);
-      const lowers = image.layers.map((l) => path.join(images.store.layerDir(l.chainId), 'diff')).reverse();
+      const lowers = image.layers.map((l) => diff(l.chainId)).reverse();
       // overlayfs wants two lower layers when there is no upper one: an empty one pads.
       while (lowers.length < 2) lowers.push(empty);
       await native.mountOverlayReadonly(lowers, dir);

@@ -3,7 +3,7 @@
 // seccomp profile (a Localhost file), the host-side propagation check (mountinfo) and
 // the image volumes (mounted here). Kept out of container-service.ts so CreateContainer
 // stays one readable sequence.
-import { promises as fs, realpathSync } from 'node:fs';
+import { lchownSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { invalid } from '../errors.js';
 import type { ContainerConfig } from '../gen/runtime/v1/api.js';
@@ -17,7 +17,7 @@ import { type HostDevice } from '../oci/resources.js';
 import { capabilities } from '../oci/spec.js';
 import { type ProcessUser, readIdentityFiles, resolveUser } from '../oci/users.js';
 import { resolveDevices } from './devices.js';
-import { type ImageVolume, mountImageVolumes } from './image-volumes.js';
+import { type ImageVolume, mountImageVolumes, type VolumePlace } from './image-volumes.js';
 
 export interface SpecInputs {
   user: ProcessUser;
@@ -46,30 +46,33 @@ export async function gatherSpecInputs(
   image: ImageConfig,
   rootfs: string,
   bundle: string,
-  deps: { images: ImageService; boundingCaps: string[] },
+  deps: { images: ImageService; boundingCaps: string[]; volumes?: VolumePlace; owner?: { uid: number; gid: number } },
 ): Promise<SpecInputs> {
   const lsm = lsmFor(cfg.linux?.securityContext, (lsmOnHost ??= hostLsm()));
   checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
   const devices = await resolveDevices(cfg);
-  makeImageVolumeDirs(cfg, image, rootfs);
+  makeImageVolumeDirs(cfg, image, rootfs, deps.owner);
   const user = resolveUser(cfg, image.User, await readIdentityFiles(rootfs));
-  const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images);
+  const { volumes, sources } = await mountImageVolumes(cfg, bundle, deps.images, deps.volumes);
   return { user, seccomp, imageVolumes: sources, devices, lsm, volumes };
 }
 
 /**
  * The image's VOLUMEs that no CRI mount covers become plain directories in the
  * container's writable layer (CRI-O's "mkdir" mode): created beneath the rootfs without
- * following a symlink, so an image cannot point one at the host.
+ * following a symlink, so an image cannot point one at the host. In a user-namespaced
+ * pod the volume itself belongs to the pod's root (`owner`), as the image meant it.
  */
-function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: string): void {
+function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: string, owner?: { uid: number; gid: number }): void {
   const mounted = new Set(cfg.mounts.map((m) => path.normalize(m.containerPath)));
   for (const v of Object.keys(image.Volumes ?? {})) {
     const dest = path.posix.normalize(`/${v}`);
     if (dest === '/' || mounted.has(dest)) continue;
     try {
       native.mkdirBeneath(rootfs, dest.slice(1));
+      // lchown: the path was just made without symlinks, and nothing runs in the rootfs yet.
+      if (owner) lchownSync(path.join(rootfs, dest), owner.uid, owner.gid);
     } catch (e) {
       throw invalid(`image VOLUME ${JSON.stringify(v)} cannot be created in the container: ${(e as Error).message}`);
     }

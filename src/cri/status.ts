@@ -8,6 +8,7 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
   const net = await ctx.cni.status();
   const handlers = [...ctx.runtimes.handlers.values()];
   const broken = handlers.filter((h) => !h.status.ready);
+  const handlerOf = (name: string) => (name ? ctx.runtimes.handlers.get(name)! : def);
   // A cgroup driver the host cannot serve (systemd configured, systemd not running) makes
   // every RunPodSandbox fail: the kubelet must see that in RuntimeReady, not pod by pod.
   const cgroupProblem = driverProblem(ctx.cfg.cgroupDriver as CgroupDriverName);
@@ -42,8 +43,8 @@ export async function Status(ctx: CriContext, req: StatusRequest): Promise<Statu
     runtimeHandlers: [...(def.status.ready ? [''] : []), ...handlers.filter((h) => h.status.ready).map((h) => h.handler)].map((name) => ({
       name,
       // berth makes binds recursively read-only itself (a createContainer hook, src/oci/mounts.ts), for every handler.
-      // No user namespaces: berth refuses them (src/oci/userns.ts says why), so the kubelet must not send hostUsers=false pods.
-      features: { recursiveReadOnlyMounts: true, userNamespaces: false },
+      // User namespaces where the start-up probe ran a container in one (src/oci/userns-probe.ts); elsewhere they are refused with its reason.
+      features: { recursiveReadOnlyMounts: true, userNamespaces: !!handlerOf(name).status.userns },
     })),
     // Supplementary groups follow supplemental_groups_policy and ContainerStatus reports them.
     features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false, mountOptions: false },

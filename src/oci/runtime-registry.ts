@@ -61,8 +61,8 @@ export class RuntimeRegistry {
     const work = path.join(this.cfg.runtimeDir, 'probe');
     await Promise.all(
       runtimes.map(async (rt) => {
-        const s = await rt.probe(work, this.cfg.probeBinary, this.cfg.cgroupRoot);
-        if (s.ready) log.info({ handler: rt.handler, binary: rt.binary, spec: s.specVersion, version: s.version }, 'runtime handler ready');
+        const s = await rt.probe(work, this.cfg.probeBinary, this.cfg.cgroupRoot, { runtimeDir: this.cfg.runtimeDir, layersDir: path.join(this.cfg.root, 'layers') });
+        if (s.ready) log.info({ handler: rt.handler, binary: rt.binary, spec: s.specVersion, version: s.version, userNamespaces: s.userns, ...(s.userns ? {} : { usernsReason: s.usernsReason }) }, 'runtime handler ready');
         else log.warn({ handler: rt.handler, binary: rt.binary, reason: s.reason }, 'runtime handler cannot run containers on this host');
       }),
     );

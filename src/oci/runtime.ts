@@ -9,7 +9,7 @@ import { deadline, internal, precondition } from '../errors.js';
 import { processTree } from '../util/procfs.js';
 import { monitorPath } from '../native/index.js';
 import { MAX_OUTPUT, run, type RunResult } from './exec-file.js';
-import { idmapFromFeatures } from './userns.js';
+import { probeUserns } from './userns-probe.js';
 
 export interface HandlerStatus {
   ready: boolean;
@@ -17,9 +17,9 @@ export interface HandlerStatus {
   /** OCI spec version the runtime implements; berth writes this into config.json. */
   specVersion: string;
   version?: string;
-  /** The runtime applies idmapped mounts (user namespaces need them; userns.ts), and if not, why we think so. */
-  idmapMounts?: boolean;
-  idmapReason?: string;
+  /** A container ran in a pod-like user namespace with an idmapped rootfs (userns-probe.ts); if not, why. */
+  userns?: boolean;
+  usernsReason?: string;
 }
 
 export class OciRuntime {
@@ -118,7 +118,7 @@ export class OciRuntime {
   }
 
   /** Finds the spec version and proves the handler can run a container. */
-  async probe(workDir: string, probeBinary: string, cgroupRoot: string): Promise<HandlerStatus> {
+  async probe(workDir: string, probeBinary: string, cgroupRoot: string, userns?: { runtimeDir: string; layersDir: string }): Promise<HandlerStatus> {
     const v = await run(this.binary, ['--version'], { timeoutMs: 10_000 }).catch((e: Error) => e);
     if (v instanceof Error) {
       this.status = { ready: false, reason: `cannot execute ${this.binary}: ${v.message}`, specVersion: '1.0.2' };
@@ -139,9 +139,8 @@ export class OciRuntime {
         timeoutMs: 20_000,
       });
       if (r.code === 0) {
-        const f = await run(this.binary, ['features'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(e.message) }));
-        const idmap = idmapFromFeatures(f.code, f.stdout.toString(), f.stderr.toString());
-        this.status = { ready: true, specVersion: spec, version, idmapMounts: idmap.idmap, idmapReason: idmap.reason };
+        const u = userns ? await probeUserns(this, { ...userns, bundle, spec: probeSpec(spec, `${cgroupRoot}/${id}-userns`) }) : { ok: false, reason: 'not probed' };
+        this.status = { ready: true, specVersion: spec, version, userns: u.ok, usernsReason: u.reason };
       } else {
         const log = await fs.readFile(logFile, 'utf8').catch(() => '');
         const msgs = log
@@ -168,7 +167,7 @@ export class OciRuntime {
   }
 }
 
-function probeSpec(ociVersion: string, cgroupsPath: string): object {
+export function probeSpec(ociVersion: string, cgroupsPath: string): Record<string, unknown> {
   return {
     ociVersion,
     process: { args: ['/busybox', 'true'], cwd: '/', env: ['PATH=/'], user: { uid: 0, gid: 0 }, noNewPrivileges: true },

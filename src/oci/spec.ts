@@ -29,6 +29,8 @@ export interface SpecInput {
   hostname: string;
   /** Pinned pod namespaces to join; a missing kind means "the host's" (NODE mode). */
   podNamespaces: { network?: string; ipc?: string; uts?: string; pid?: string };
+  /** The pod's own user namespace to join, with its mappings (src/oci/userns.ts usernsSpec). */
+  userns?: { namespace: { type: string; path: string }; uidMappings: object[]; gidMappings: object[] };
   /** PID namespace of the target container (NamespaceMode TARGET). */
   targetPidNs?: string;
   cgroupsPath: string;
@@ -110,7 +112,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
   const pidMode = sc?.namespaceOptions?.pid ?? NamespaceMode.POD;
   const caps = capabilities(c, input.boundingCaps);
   const wantedOom = Number(c.linux?.resources?.oomScoreAdj ?? 0n);
-  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'mount' }];
+  const namespaces: Array<{ type: string; path?: string }> = [...(input.userns ? [input.userns.namespace] : []), { type: 'mount' }];
   if (pidMode === NamespaceMode.CONTAINER) namespaces.push({ type: 'pid' });
   else if (pidMode === NamespaceMode.POD) {
     if (!input.podNamespaces.pid) throw precondition('container asks for the pod PID namespace, but its pod sandbox was created without PID sharing');
@@ -143,6 +145,7 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
     linux: {
       cgroupsPath: input.cgroupsPath,
       namespaces,
+      ...(input.userns ? { uidMappings: input.userns.uidMappings, gidMappings: input.userns.gidMappings } : {}),
       resources: resources(c, input.devices ?? [], input.cgroup, !!sc?.privileged),
       ...(input.devices?.length ? { devices: linuxDevices(input.devices) } : {}),
       sysctl: input.sysctls,

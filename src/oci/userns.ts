@@ -1,12 +1,15 @@
-// Pod user namespaces (CRI namespace_options.userns_options). A pod in its own user
-// namespace needs its rootfs and volumes mapped into it: idmapped mounts, which the kernel
-// here has (6.18) but the OCI runtime must apply (OCI 1.1 mount uidMappings; runc ≥ 1.2
-// reports `linux.mountExtensions.idmap.enabled` in `runc features`). Debian 12's runc 1.1.5
-// has none and crun 1.8.1 has no `features` to tell, so berth refuses such pods with the
-// reason instead of silently running them in the host's user namespace, and advertises
-// no user-namespace support in Status.
+// Pod user namespaces (CRI namespace_options.userns_options, mode POD). The rootfs and
+// volumes must be mapped into the pod's user namespace: idmapped mounts. Debian 12's
+// runc 1.1.5 cannot make them (no OCI 1.1 mount uidMappings) and crun 1.8.1 has no
+// `features` to tell, but both join a user namespace by path without writing its maps
+// again. So berth makes the namespace itself (native userns.rs: the pod's net/ipc/uts are
+// created inside it, so it owns them), idmaps what the container sees (src/oci/idmap.ts)
+// and hands the runtime a spec that only joins. A handler gets user namespaces where a
+// probe container really ran that way at start-up (userns-probe.ts); elsewhere such pods
+// are refused with the probe's reason.
 import { invalid, precondition } from '../errors.js';
-import { NamespaceMode, type UserNamespace } from '../gen/runtime/v1/api.js';
+import { type IDMapping, NamespaceMode, type UserNamespace } from '../gen/runtime/v1/api.js';
+import { hostIdOf, type UsernsMaps } from './idmap.js';
 import type { OciRuntime } from './runtime.js';
 
 /** The CRI's rules for userns_options (INVALID_ARGUMENT naming the field). */
@@ -20,22 +23,47 @@ export function checkUsernsOptions(field: string, u: UserNamespace | undefined):
 /** Whether a request asks for its own user namespace (mode POD; absent or NODE is the host's). */
 export const wantsUserns = (u: UserNamespace | undefined): boolean => !!u && u.mode === NamespaceMode.POD;
 
-/** Refuses a user-namespaced pod or container on `rt`, saying what is missing. */
+/** Refuses a user-namespaced pod on `rt`, saying why it cannot have one. */
 export function refuseUserns(rt: OciRuntime): never {
-  if (!rt.status.idmapMounts) {
-    throw precondition(`runtime handler ${rt.handler} (${rt.status.version ?? rt.binary}, OCI ${rt.status.specVersion}) cannot run pods in a user namespace: it has no idmapped mounts (${rt.status.idmapReason ?? 'unknown'}), which map the pod's rootfs and volumes into it`);
-  }
-  throw precondition(`runtime handler ${rt.handler} has idmapped mounts, but berth does not set up pod user namespaces yet`);
+  throw precondition(`runtime handler ${rt.handler} (${rt.status.version ?? rt.binary}) cannot run pods in a user namespace here: ${rt.status.usernsReason ?? 'not probed'}`);
 }
 
-/** From `<runtime> features` (OCI runtime-spec features.md): does it apply mount uidMappings? */
-export function idmapFromFeatures(code: number, stdout: string, stderr: string): { idmap: boolean; reason?: string } {
-  if (code !== 0) return { idmap: false, reason: `\`features\` failed: ${stderr.trim().split('\n')[0] || `exit ${code}`}` };
-  try {
-    const f = JSON.parse(stdout) as { linux?: { mountExtensions?: { idmap?: { enabled?: boolean } } } };
-    if (f.linux?.mountExtensions?.idmap?.enabled === true) return { idmap: true };
-    return { idmap: false, reason: '`features` lists no linux.mountExtensions.idmap' };
-  } catch {
-    return { idmap: false, reason: '`features` did not print JSON' };
+const ranges = (m: IDMapping[]) => m.map((r) => ({ containerId: r.containerId, hostId: r.hostId, length: r.length }));
+
+/**
+ * The pod's mappings, checked: a user namespace needs a mapped root (runc and crun
+ * refuse one without, and the views are owned by it), ranges inside 32 bits, and no
+ * host-user-namespace namespaces beside it (as Kubernetes' hostUsers=false rules: a
+ * namespace owned by the host's user namespace is one the pod's root has no power over).
+ */
+export function podUsernsMaps(u: UserNamespace, host: { network: boolean; ipc: boolean; pid: boolean }): UsernsMaps {
+  const field = 'linux.security_context.namespace_options.userns_options';
+  const maps = { uids: ranges(u.uids), gids: ranges(u.gids) };
+  for (const [kind, rs] of [['uids', maps.uids], ['gids', maps.gids]] as const) {
+    for (const r of rs) {
+      if (r.length < 1 || r.containerId + r.length > 2 ** 32 || r.hostId + r.length > 2 ** 32) throw invalid(`${field}.${kind}: range ${JSON.stringify(r)} is empty or beyond 32 bits`);
+    }
+    if (hostIdOf(rs, 0) === undefined) throw invalid(`${field}.${kind}: container id 0 (root) must be mapped`);
   }
+  const shared = Object.entries(host).filter(([, v]) => v).map(([k]) => k);
+  if (shared.length) throw invalid(`${field}: a pod in its own user namespace cannot use the host's ${shared.join('/')} namespace`);
+  return maps;
+}
+
+/**
+ * A container of a user-namespaced pod joins the pod's namespace: the container may leave
+ * userns_options unset, or repeat the pod's (what the kubelet sends); anything else is refused.
+ */
+export function checkContainerUserns(u: UserNamespace | undefined, pod: UsernsMaps | undefined): void {
+  if (!u) return;
+  const same = (a: IDMapping[], b: UsernsMaps['uids']) => JSON.stringify(ranges(a)) === JSON.stringify(b);
+  if (u.mode === NamespaceMode.POD && !pod) throw invalid('userns_options: the container asks for the pod\'s user namespace, but its pod sandbox runs in the host\'s');
+  if (u.mode === NamespaceMode.NODE && pod) throw invalid('userns_options: the container asks for the host\'s user namespace, but its pod sandbox has its own');
+  if (pod && (!same(u.uids, pod.uids) || !same(u.gids, pod.gids))) throw invalid('userns_options: the container\'s mappings differ from its pod sandbox\'s');
+}
+
+/** The OCI spec's part: join the pinned user namespace; the mappings say what it is. */
+export function usernsSpec(pin: string, maps: UsernsMaps): { namespace: { type: string; path: string }; uidMappings: object[]; gidMappings: object[] } {
+  const oci = (rs: UsernsMaps['uids']) => rs.map((r) => ({ containerID: r.containerId, hostID: r.hostId, size: r.length }));
+  return { namespace: { type: 'user', path: pin }, uidMappings: oci(maps.uids), gidMappings: oci(maps.gids) };
 }

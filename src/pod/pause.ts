@@ -5,9 +5,10 @@ import { existsSync, statSync } from 'node:fs';
 import { spawnMonitor } from '../native/monitor-process.js';
 import { processAlive } from '../util/procfs.js';
 
-export async function startPause(podDir: string, timeoutMs = 10_000): Promise<number> {
+/** `userns`: the pod's pinned user namespace, which must own the PID namespace (monitor's pause()). */
+export async function startPause(podDir: string, userns?: string, timeoutMs = 10_000): Promise<number> {
   // argv0 'berth-pause': what `ps` in the pod shows as PID 1, instead of a host path.
-  return (await spawnMonitor(['pause', '--pod-dir', podDir], { what: `pause process of ${podDir}`, timeoutMs, argv0: 'berth-pause' })).pid;
+  return (await spawnMonitor(['pause', '--pod-dir', podDir, ...(userns ? ['--userns', userns] : [])], { what: `pause process of ${podDir}`, timeoutMs, argv0: 'berth-pause' })).pid;
 }
 
 /** Kills the pause process if `pid` still is the one whose PID namespace is pinned at `pin`. */

@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
 import { type CgroupDriverName, DEFAULT_SLICE, driverProblem, expandSlice } from '../oci/cgroup-driver.js';
 import { ociResources } from '../oci/resource-update.js';
-import { refuseUserns, wantsUserns } from '../oci/userns.js';
+import { openPathToViews, podIdmapDir, releaseIdmapDir, sweepIdmapDirs, type UsernsMaps } from '../oci/idmap.js';
+import { podUsernsMaps, refuseUserns, wantsUserns } from '../oci/userns.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { type Caller, CreateHandoff, present } from '../store/create-handoff.js';
@@ -27,6 +28,7 @@ import { writePodFiles } from './pod-files.js';
 import { podNetArgs, validatePortMappings } from './pod-net.js';
 import type { LifecycleEvents } from '../util/lifecycle-events.js';
 import { podHostname, podNameKey, type PodRecord } from './pod.js';
+import { makePodViews } from './pod-userns.js';
 
 /** Size of a pod's /dev/shm, as Docker, containerd and CRI-O default it (the CRI has no field for it). */
 const POD_SHM_BYTES = 64 * 1024 * 1024;
@@ -37,6 +39,8 @@ export interface PodServiceDeps {
   cni: Cni;
   runtimes: RuntimeRegistry;
   runtimeDir: string;
+  /** The image store's layers (a user-namespaced pod's containers see them through an idmapped view). */
+  layersDir: string;
   cgroupRoot: string;
   cgroupDriver: CgroupDriverName;
   /** How long a pod created after its caller left waits for the retry (create-handoff.ts). */
@@ -100,9 +104,14 @@ export class PodService {
     const rt = this.d.runtimes.get(handlerName);
     rt.ensureReady();
     const nsOpts = cfg.linux?.securityContext?.namespaceOptions;
-    if (wantsUserns(nsOpts?.usernsOptions)) refuseUserns(rt);
     const hostNetwork = nsOpts?.network === NamespaceMode.NODE;
     const hostIpc = nsOpts?.ipc === NamespaceMode.NODE;
+    let userns: UsernsMaps | undefined;
+    if (wantsUserns(nsOpts?.usernsOptions)) {
+      userns = podUsernsMaps(nsOpts!.usernsOptions!, { network: hostNetwork, ipc: hostIpc, pid: nsOpts?.pid === NamespaceMode.NODE });
+      if (!rt.status.userns) refuseUserns(rt);
+      await openPathToViews(this.d.runtimeDir);
+    }
     validateSysctls(cfg.linux?.sysctls ?? {}, hostNetwork, hostIpc);
     if (!hostNetwork) validatePortMappings(cfg);
     const cg = this.podCgroup(cfg.linux?.cgroupParent ?? '');
@@ -125,20 +134,25 @@ export class PodService {
       cgroupCreated: !cg.path,
       filesDir: runDir,
       hostNetwork,
+      ...(userns ? { userns } : {}),
     };
     const phases = new Phases();
     return this.lock.run(id, async () => {
       try {
         await this.d.store.save(pod); // the intent record: what a crash from here on leaves is undone at start-up
         const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
-        if (kinds.length) {
-          const pins = await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : podHostname(cfg));
-          for (const p of pins) {
-            const kind = path.basename(p);
-            if (kind === 'net') pod.namespaces.network = p;
-            if (kind === 'ipc') pod.namespaces.ipc = p;
-            if (kind === 'uts') pod.namespaces.uts = p;
-          }
+        // A user namespace is made first and owns the others (native userns.rs says why).
+        const pins = userns
+          ? await native.pinUserNamespace(path.join(runDir, 'ns'), kinds, podHostname(cfg), userns.uids, userns.gids)
+          : kinds.length
+            ? await native.pinNamespaces(path.join(runDir, 'ns'), kinds, hostNetwork ? null : podHostname(cfg))
+            : [];
+        for (const p of pins) {
+          const kind = path.basename(p);
+          if (kind === 'user') pod.namespaces.user = p;
+          if (kind === 'net') pod.namespaces.network = p;
+          if (kind === 'ipc') pod.namespaces.ipc = p;
+          if (kind === 'uts') pod.namespaces.uts = p;
         }
         phases.mark('namespaces');
         // One /dev/shm per pod, like its IPC namespace (POSIX shared memory lives there);
@@ -151,7 +165,7 @@ export class PodService {
         }
         // NamespaceMode POD (the proto default) for PID: one PID namespace for the pod.
         if ((nsOpts?.pid ?? NamespaceMode.POD) === NamespaceMode.POD) {
-          const pid = await startPause(runDir);
+          const pid = await startPause(runDir, pod.namespaces.user);
           const pin = path.join(runDir, 'ns', 'pid');
           await fs.mkdir(path.dirname(pin), { recursive: true });
           native.pinExistingNamespace(`/proc/${pid}/ns/pid`, pin);
@@ -172,6 +186,10 @@ export class PodService {
           phases.mark('cni');
         }
         await writePodFiles(runDir, podHostname(cfg), cfg.dnsConfig, ips);
+        if (userns) {
+          await makePodViews(pod, this.d.runtimeDir, this.d.layersDir);
+          phases.mark('idmap');
+        }
         pod.state = 'ready';
         await this.d.store.save(pod);
         phases.mark('record');
@@ -201,7 +219,9 @@ export class PodService {
     const steps: Array<() => unknown> = [
       () => pod.pausePid && stopPause(pod.pausePid, path.join(ns, 'pid')),
       () => this.d.cni.delAll(netArgs),
-      ...['net', 'ipc', 'uts', 'pid'].map((kind) => () => native.unpinNamespace(path.join(ns, kind))),
+      // Before anything it shows is removed: the views (and its containers' left-overs) go first.
+      () => pod.userns && releaseIdmapDir(podIdmapDir(this.d.runtimeDir, pod.id)),
+      ...['net', 'ipc', 'uts', 'pid', 'user'].map((kind) => () => native.unpinNamespace(path.join(ns, kind))),
       () => native.unmount(path.join(pod.filesDir, 'shm')),
       () => pod.cgroupCreated && native.cgroupRemove(pod.cgroupPath),
       () => fs.rm(pod.filesDir, { recursive: true, force: true }),
@@ -262,6 +282,8 @@ export class PodService {
         this.d.log.warn({ pod: pod.id.slice(0, 12), pinsGone, pauseGone }, 'pod sandbox lost its namespaces; now notready');
       }
     }
+    const swept = await sweepIdmapDirs(this.d.runtimeDir, this.d.store.list().map((p) => p.id));
+    if (swept.length) this.d.log.warn({ dirs: swept }, 'released idmapped views no pod owns (a RunPodSandbox or removal cut short by a crash)');
   }
 
   /** CNI CHECK of the pod's attachment: '' when it is as ADD left it, else what the plugin found. */

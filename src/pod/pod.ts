@@ -6,6 +6,7 @@
 // undoes every step and leaves no record; one interrupted by a crash is undone at start-up.
 import os from 'node:os';
 import type { PodSandboxConfig } from '../gen/runtime/v1/api.js';
+import type { UsernsMaps } from '../oci/idmap.js';
 import type { Unclaimed } from '../store/create-handoff.js';
 import type { Stored } from '../store/object-store.js';
 
@@ -16,7 +17,9 @@ export interface PodRecord extends Stored {
   createdAt: string; // ns since epoch, as a decimal string (int64)
   runtimeHandler: string;
   /** Pinned namespace files; absent kinds are the host's. */
-  namespaces: { network?: string; ipc?: string; uts?: string; pid?: string };
+  namespaces: { network?: string; ipc?: string; uts?: string; pid?: string; user?: string };
+  /** The pod's own user namespace (userns_options mode POD): its mappings; the views are in idmap.ts's podIdmapDir. */
+  userns?: UsernsMaps;
   /** Host PID of the pause process (PID-sharing pods only). */
   pausePid?: number;
   cgroupPath: string;

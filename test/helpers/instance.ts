@@ -188,7 +188,7 @@ export function leaks(inst: Instance): string[] {
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     if (line.includes(inst.dir)) out.push(`mount: ${line}`);
   }
-  for (const d of ['pods', 'containers']) {
+  for (const d of ['pods', 'containers', 'idmap']) {
     const p = path.join(inst.runtimeDir, d);
     if (existsSync(p) && readdirSync(p).length) out.push(`runtime dir ${p}: ${readdirSync(p).join(', ')}`);
     const q = path.join(inst.root, d);

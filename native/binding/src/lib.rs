@@ -12,6 +12,8 @@ pub mod confined;
 pub mod layer_pull;
 pub mod notify;
 pub mod registry_http;
+// Pod user namespaces and idmapped mounts.
+pub mod userns;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())

@@ -11,3 +11,4 @@ pub mod mount;
 pub mod notify;
 pub mod ns;
 pub mod tree;
+pub mod userns;

@@ -127,29 +127,36 @@ pub fn readonly_recursive_in_root(rootfs: &Path, dest: &Path) -> std::io::Result
     mount_setattr_rdonly(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH as libc::c_uint).map_err(std::io::Error::from)
 }
 
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
 fn mount_setattr_rdonly(dirfd: libc::c_int, path: &std::ffi::CStr, flags: libc::c_uint) -> nix::Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_RDONLY,
         attr_clr: 0,
         propagation: 0,
         userns_fd: 0,
     };
+    mount_setattr(dirfd, path, flags | libc::AT_RECURSIVE as libc::c_uint, &attr)
+}
+
+/// mount_setattr(2) by raw syscall: neither nix 0.29 nor rustix 1.1 wraps it.
+fn mount_setattr(dirfd: libc::c_int, path: &std::ffi::CStr, flags: libc::c_uint, attr: &MountAttr) -> nix::Result<()> {
     // SAFETY: plain syscall with a valid fd or AT_FDCWD, a NUL-terminated path and a correctly sized struct.
     let r = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             dirfd,
             path.as_ptr(),
-            flags | libc::AT_RECURSIVE as libc::c_uint,
-            &attr as *const MountAttr,
+            flags,
+            attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
@@ -158,6 +165,61 @@ fn mount_setattr_rdonly(dirfd: libc::c_int, path: &std::ffi::CStr, flags: libc::
     } else {
         Err(nix::Error::last())
     }
+}
+
+/// An idmapped bind of `source` (and every mount beneath it) at `target`, mapped through
+/// the user namespace pinned at `userns`: a file the disk says is owned by uid N is seen
+/// as the namespace's uid N, i.e. host uid (N's mapping). open_tree(OPEN_TREE_CLONE |
+/// AT_RECURSIVE) makes a detached copy (the only kind an idmap may be set on), then
+/// mount_setattr(MOUNT_ATTR_IDMAP) and move_mount attach it. `target` is made (a
+/// directory or an empty file, like the source) if missing. The copy is private: mounts
+/// made on the host later do not propagate into it. A filesystem without idmapped-mount
+/// support (overlayfs itself, proc, nsfs…) anywhere in the tree fails with EINVAL.
+pub fn idmap_bind(source: &str, target: &str, userns: &str) -> Result<(), MountError> {
+    use rustix::mount::{move_mount, open_tree, MoveMountFlags, OpenTreeFlags};
+    use std::os::fd::AsRawFd;
+    let fail = |op: &'static str, e: std::io::Error| MountError::Sys {
+        op,
+        target: format!("{source} -> {target}"),
+        source: nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    };
+    let ns = std::fs::File::open(userns).map_err(|e| fail("open user namespace", e))?;
+    let tree = open_tree(
+        rustix::fs::CWD,
+        source,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_RECURSIVE,
+    )
+    .map_err(|e| fail("open_tree", e.into()))?;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: ns.as_raw_fd() as u64,
+    };
+    let flags = (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint;
+    mount_setattr(tree.as_raw_fd(), c"", flags, &attr).map_err(|e| MountError::Sys {
+        op: "mount_setattr(MOUNT_ATTR_IDMAP)",
+        target: format!("{source} -> {target}"),
+        source: e,
+    })?;
+    let is_dir = rustix::fs::fstat(&tree)
+        .map(|s| rustix::fs::FileType::from_raw_mode(s.st_mode) == rustix::fs::FileType::Directory);
+    match is_dir {
+        Ok(true) => std::fs::create_dir_all(target).map_err(|e| fail("mkdir", e))?,
+        Ok(false) if !Path::new(target).exists() => {
+            std::fs::File::create(target).map_err(|e| fail("create", e))?;
+        }
+        Ok(false) => {}
+        Err(e) => return Err(fail("fstat", e.into())),
+    }
+    move_mount(
+        &tree,
+        c"",
+        rustix::fs::CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| fail("move_mount", e.into()))
 }
 
 /// Lazily unmounts `target`. Idempotent: "not mounted" and "no such path" are success.
@@ -184,5 +246,38 @@ mod tests {
             overlay_options(&["/a,b".into()], "/u", "/w"),
             Err(MountError::BadPath(_))
         ));
+    }
+
+    #[test]
+    fn idmap_bind_shows_disk_owners_through_the_mapping() {
+        use crate::userns::{pin_user_namespace, IdMap};
+        use std::os::unix::fs::MetadataExt;
+        assert!(nix::unistd::Uid::effective().is_root(), "run as root");
+        let d = tempfile::tempdir().unwrap();
+        let m = [IdMap {
+            container_id: 0,
+            host_id: 100000,
+            length: 65536,
+        }];
+        let pins = pin_user_namespace(&d.path().join("ns"), &[], None, &m, &m).unwrap();
+        let src = d.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(src.join("f"), "x").unwrap();
+        std::os::unix::fs::chown(src.join("f"), Some(7), Some(8)).unwrap();
+        let p = |x: &std::path::Path| x.display().to_string();
+        let (view, fview) = (d.path().join("view"), d.path().join("fview"));
+        idmap_bind(&p(&src), &p(&view), &p(&pins[0])).unwrap();
+        idmap_bind(&p(&src.join("f")), &p(&fview), &p(&pins[0])).unwrap();
+        let st = std::fs::metadata(view.join("f")).unwrap();
+        assert_eq!((st.uid(), st.gid()), (100007, 100008));
+        assert_eq!(std::fs::metadata(&fview).unwrap().uid(), 100007);
+        assert_eq!(std::fs::metadata(&src).unwrap().uid(), 0, "the source keeps its view");
+        // procfs takes no idmap: the error names the call.
+        let e = idmap_bind("/proc", &p(&d.path().join("p")), &p(&pins[0])).unwrap_err();
+        assert!(e.to_string().contains("MOUNT_ATTR_IDMAP"), "{e}");
+        for t in [&view, &fview] {
+            unmount(&p(t)).unwrap();
+        }
+        crate::ns::unpin(&pins[0]).unwrap();
     }
 }

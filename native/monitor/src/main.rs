@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub(crate) fn usage() -> ! {
-    eprintln!("usage: berth-monitor pause [--pod-dir DIR] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH [--systemd-cgroup 1]");
+    eprintln!("usage: berth-monitor pause [--pod-dir DIR] [--userns PATH] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH [--systemd-cgroup 1]");
     eprintln!(
         "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES [--stdin 1] [--tty 1 --console-socket PATH] -- CMD..."
     );
@@ -329,8 +329,20 @@ fn run(flags: HashMap<String, String>) -> i32 {
 
 /// `pause`: the PID 1 of a pod whose containers share one PID namespace. Prints
 /// `{"ok":true,"pid":N}` (N = its host PID) and leaves it running; it only reaps
-/// (SIGCHLD ignored → the kernel reaps) and exits on SIGTERM/SIGINT.
-fn pause() -> i32 {
+/// (SIGCHLD ignored → the kernel reaps) and exits on SIGTERM/SIGINT. With `--userns PATH`
+/// it first joins the pod's user namespace, so the PID namespace it makes is owned by it:
+/// the containers' root may then mount /proc for it (the kernel wants CAP_SYS_ADMIN in
+/// the user namespace that owns the PID namespace).
+fn pause(flags: HashMap<String, String>) -> i32 {
+    if let Some(userns) = flags.get("userns") {
+        let joined = File::open(userns)
+            .map_err(|e| e.to_string())
+            .and_then(|f| nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWUSER).map_err(|e| e.to_string()));
+        if let Err(e) = joined {
+            report(serde_json::json!({"ok": false, "error": format!("join user namespace {userns}: {e}")}));
+            return 1;
+        }
+    }
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
         report(serde_json::json!({"ok": false, "error": format!("unshare(CLONE_NEWPID): {e}")}));
         return 1;
@@ -379,7 +391,7 @@ fn main() {
         }
         Some("port-forward") => std::process::exit(portfwd::port_forward(parse_flags(&args[1..]))),
         // `--pod-dir` only names the pod in the process list (ps, leak checks).
-        Some("pause") => std::process::exit(pause()),
+        Some("pause") => std::process::exit(pause(parse_flags(&args[1..]))),
         Some("rro") => std::process::exit(rro::rro(&args[1..])),
         Some("--version") => println!("berth-monitor {}", env!("CARGO_PKG_VERSION")),
         _ => usage(),
