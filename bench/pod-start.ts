@@ -29,6 +29,8 @@ interface Figures {
   berthStart?: number;
   berthRate?: number;
   berthIdleKb?: number;
+  /** berthd just after start and one pull, before any pod: the lower idle figure. */
+  berthFreshKb?: number;
   monitorRssKb?: number;
   monitorPssKb?: number;
   ctrdStart?: number;
@@ -157,7 +159,10 @@ function summary(fig: Figures): void {
   // RSS counts the shared libc pages in full in every monitor; PSS splits them among the monitors.
   if (fig.monitorRssKb !== undefined && fig.monitorPssKb !== undefined)
     rows.push(`berth-monitor p50: RSS ${mb(fig.monitorRssKb)}, PSS ${mb(fig.monitorPssKb)} (target < 1 MB: RSS ${verdict(fig.monitorRssKb < 1024)}, PSS ${verdict(fig.monitorPssKb < 1024)})`);
-  if (fig.berthIdleKb !== undefined) rows.push(`berthd RSS idle: ${mb(fig.berthIdleKb)} (target < 60 MB: ${verdict(fig.berthIdleKb < 60 * 1024)})`);
+  if (fig.berthIdleKb !== undefined && fig.berthFreshKb !== undefined)
+    rows.push(
+      `berthd RSS idle: ${mb(fig.berthIdleKb)} with no pods after the sequential runs, ${mb(fig.berthFreshKb)} fresh (target < 60 MB: ${verdict(fig.berthIdleKb < 60 * 1024)}, fresh ${verdict(fig.berthFreshKb < 60 * 1024)})`,
+    );
   console.log(`summary (runc):\n  ${rows.join('\n  ')}`);
 }
 
@@ -167,7 +172,8 @@ async function main(): Promise<void> {
   const inst = await startInstance({ cgroupRoot: `/berth-bench-${randomBytes(3).toString('hex')}` });
   try {
     await inst.img.pullImage({ image: { image: busybox } });
-    console.log(`berthd RSS after start and one pull: ${mb(rssKb(inst.proc.pid!))}`);
+    fig.berthFreshKb = rssKb(inst.proc.pid!);
+    console.log(`berthd RSS after start and one pull: ${mb(fig.berthFreshKb)}`);
     floor(inst, fig);
     await berth(inst, fig);
     const leaks = inst.leaks();
