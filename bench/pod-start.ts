@@ -1,99 +1,185 @@
-// `npm run bench` (scripts/bench.sh): pod start latency (RunPodSandbox + CreateContainer + StartContainer)
-// and teardown on real parts, plus the memory a running pod costs (monitor PSS).
-// Needs root and the local registry with the test images (scripts/bench.sh starts them).
-// Prints figures; asserts nothing about speed.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench` / `npm run bench:pods` (scripts/bench.sh): the pod figures of issue 15, from one run.
+//  - pod start (RunPodSandbox + CreateContainer + StartContainer) p50/p90 over BENCH_N pods, per handler;
+//  - BENCH_BURST (50) pods started at once: pods/s, berthd RSS idle and with them up, each monitor's RSS/PSS;
+//  - the floor: bare `runc run` / `crun run` of the same rootfs + one CNI ADD/DEL of the same conflist;
+//  - the same workload against containerd 1.6 (BENCH_CONTAINERD=0 skips it), and the ratios.
+// Needs root and the local registry with the test images and the bench pause image (scripts/bench.sh).
+// Prints figures and how they stand against the issue's targets; asserts nothing about speed.
 import os from 'node:os';
 import path from 'node:path';
-import { busybox, containerConfig, podConfig, startInstance } from '../test/helpers/instance.js';
+import { randomBytes } from 'node:crypto';
+import { busybox, registry, startInstance, type Instance } from '../test/helpers/instance.js';
+import { bareRun, cniAddDel, crunV1, unpackBundle } from './cni-floor.js';
+import { startContainerd, type Containerd } from './containerd.js';
+import { burst, burstTeardown, firstLine, mb, ms, p5090, pct, pssKb, rate, removeAll, rssKb, sequential, type Target } from './workload.js';
 
-const N = Number(process.env.BENCH_N ?? 20);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const pss = (pid: number) => {
-  try {
-    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
+const N = Number(process.env.BENCH_N ?? 30);
+const BURST = Number(process.env.BENCH_BURST ?? 50);
+const PEER = process.env.BENCH_CONTAINERD !== '0';
+/** The sandbox image containerd needs (berth has a built-in pause): scripts/build-bench-pause.sh pushes it. */
+const PAUSE = process.env.BENCH_PAUSE_IMAGE ?? `${registry}/berth-bench/pause:3.9`;
 
-/** The floor under berth's numbers: bare `runc run` of a static busybox, no CRI at all. */
-function bareRuncRun(n: number): number[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
+const kib = (xs: number[]) => `p50 ${pct(xs, 50)} KiB, max ${Math.max(...xs)} KiB`;
+const fx = (x: number) => `${x.toFixed(2)}×`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+/** Figures the summary compares; absent ones print as "n/a". */
+interface Figures {
+  floorMs?: number;
+  berthStart?: number;
+  berthRate?: number;
+  berthIdleKb?: number;
+  /** berthd just after start and one pull, before any pod: the lower idle figure. */
+  berthFreshKb?: number;
+  monitorRssKb?: number;
+  monitorPssKb?: number;
+  ctrdStart?: number;
+  ctrdRate?: number;
+}
+
+async function monitorPid(inst: Instance, containerId: string): Promise<number> {
+  const st = await inst.rt.containerStatus({ containerId, verbose: true });
+  return (JSON.parse(st.info.info!) as { monitorPid: number }).monitorPid;
+}
+
+function floor(inst: Instance, fig: Figures): void {
+  const parent = `/berth-bench-floor-${randomBytes(3).toString('hex')}`;
+  const bundle = unpackBundle(busybox, parent);
   try {
-    mkdirSync(path.join(dir, 'rootfs', 'proc'), { recursive: true });
-    mkdirSync(path.join(dir, 'rootfs', 'dev'));
-    copyFileSync('/bin/busybox', path.join(dir, 'rootfs', 'busybox'));
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
-      ociVersion: '1.0.2',
-      process: { args: ['/busybox', 'true'], cwd: '/', user: { uid: 0, gid: 0 } },
-      root: { path: 'rootfs' },
-      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
-    }));
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      execFileSync('runc', ['--root', path.join(dir, 'state'), 'run', '--bundle', dir, `bench-${i}`], { stdio: 'ignore' });
-      out.push(performance.now() - t0);
+    const runs: [string, string][] = [['runc', 'runc'], ['crun', 'crun']];
+    let crunRan = false;
+    for (const [label, bin] of runs) {
+      const r = bareRun(bin, bundle, parent, N);
+      if (typeof r === 'string') {
+        console.log(`floor: bare \`${label} run\` cannot run here: ${r}`);
+        continue;
+      }
+      if (label === 'crun') crunRan = true;
+      if (label === 'runc') fig.floorMs = pct(r, 50);
+      console.log(`floor: bare \`${label} run\` of the image's rootfs (to exit) ${p5090(r)}`);
     }
-    return out;
+    if (!crunRan) {
+      // What berth's crun-v1 handler runs: crun in a mount namespace without the cgroup2 mount.
+      const r = bareRun(crunV1, bundle, parent, N);
+      console.log(typeof r === 'string' ? `floor: crun-v1 wrapper failed too: ${r}` : `floor: bare \`crun run\` via test/fixtures/crun-v1-only ${p5090(r)}`);
+    }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    bundle.remove();
+  }
+  const conflist = path.join(inst.dir, 'net.d', '10-test.conflist');
+  const cni = cniAddDel(conflist, N);
+  console.log(`floor: CNI ADD (bridge → portmap → loopback, plugins exec'd directly) ${p5090(cni.add)}; DEL ${p5090(cni.del)}`);
+  if (fig.floorMs !== undefined) {
+    fig.floorMs += pct(cni.add, 50);
+    console.log(`floor: runc run + CNI ADD = ${ms(fig.floorMs)} (p50s added)`);
   }
 }
 
+async function berth(inst: Instance, fig: Figures): Promise<void> {
+  const t: Target = { rt: inst.rt, logDir: inst.logDir };
+  for (const handler of ['runc', 'crun', 'crun-v1']) {
+    const mon: number[] = [];
+    let s;
+    try {
+      s = await sequential(t, `bench-${handler}`, N, busybox, handler, async (_pod, ctr) => void mon.push(rssKb(await monitorPid(inst, ctr))));
+    } catch (e) {
+      // Debian's crun refuses this hybrid host; berth says why (the crun-v1 handler works around it).
+      console.log(`berth ${handler}: cannot run here: ${firstLine(e)}`);
+      await removeAll(t);
+      continue;
+    }
+    if (handler === 'runc') fig.berthStart = pct(s.start, 50);
+    console.log(`berth ${handler}: pod start ${p5090(s.start)} [RunPodSandbox alone ${p5090(s.runp)}]; teardown ${p5090(s.teardown)}; monitor RSS p50 ${pct(mon, 50)} KiB`);
+  }
+
+  const idle = rssKb(inst.proc.pid!);
+  fig.berthIdleKb = idle;
+  const b = await burst(t, 'burst', BURST, busybox, 'runc');
+  for (const f of b.failed.slice(0, 3)) console.log(`berth burst: a pod failed: ${firstLine(f)}`);
+  fig.berthRate = rate(b);
+  const busy = rssKb(inst.proc.pid!);
+  const mons = await Promise.all(b.pods.map((p) => monitorPid(inst, p.ctr)));
+  const [rss, pss] = [mons.map(rssKb), mons.map(pssKb)];
+  [fig.monitorRssKb, fig.monitorPssKb] = [pct(rss, 50), pct(pss, 50)];
+  const down = await burstTeardown(t, b);
+  await removeAll(t);
+  console.log(`berth runc: ${BURST} pods at once: ${b.pods.length} up in ${ms(b.wallMs)} = ${rate(b).toFixed(1)} pods/s (each pod ${p5090(b.perPod)}); all removed at once in ${ms(down)}`);
+  console.log(`berth memory: berthd RSS idle ${mb(idle)}, with ${b.pods.length} pods ${mb(busy)}; per container berth-monitor RSS ${kib(rss)}, PSS ${kib(pss)}`);
+}
+
+async function containerd(inst: Instance, fig: Figures): Promise<void> {
+  let c: Containerd;
+  try {
+    c = await startContainerd(path.join(inst.dir, 'net.d'), registry, PAUSE);
+  } catch (e) {
+    console.log(`containerd: not measured: ${(e as Error).message}`);
+    return;
+  }
+  const left: string[] = [];
+  try {
+    await c.img.pullImage({ image: { image: PAUSE } });
+    await c.img.pullImage({ image: { image: busybox } });
+    const t: Target = { rt: c.rt, logDir: c.logDir, cgroupParent: c.cgroupParent };
+    const shim: number[] = [];
+    const s = await sequential(t, 'ctrd', N, busybox, '', async () => void shim.push(...c.shims().map(rssKb)));
+    fig.ctrdStart = pct(s.start, 50);
+    console.log(`containerd ${c.version} runc: pod start ${p5090(s.start)} [RunPodSandbox alone ${p5090(s.runp)}]; teardown ${p5090(s.teardown)}; shim RSS p50 ${pct(shim, 50)} KiB`);
+    const idle = rssKb(c.proc.pid!);
+    const b = await burst(t, 'ctrd-burst', BURST, busybox);
+    for (const f of b.failed.slice(0, 3)) console.log(`containerd burst: a pod failed: ${firstLine(f)}`);
+    fig.ctrdRate = rate(b);
+    const busy = rssKb(c.proc.pid!);
+    const shims = c.shims();
+    const pauses = c.pauses();
+    const [shimRss, shimPss, pauseRss] = [shims.map(rssKb), shims.map(pssKb), pauses.map(rssKb)];
+    const down = await burstTeardown(t, b);
+    await removeAll(t);
+    console.log(`containerd runc: ${BURST} pods at once: ${b.pods.length} up in ${ms(b.wallMs)} = ${rate(b).toFixed(1)} pods/s (each pod ${p5090(b.perPod)}); all removed at once in ${ms(down)}`);
+    console.log(
+      `containerd memory: containerd RSS idle ${mb(idle)}, with ${b.pods.length} pods ${mb(busy)}; per pod containerd-shim-runc-v2 RSS ${kib(shimRss)}, PSS ${kib(shimPss)}` +
+        (pauses.length ? `; pause RSS ${kib(pauseRss)}` : ''),
+    );
+    left.push(...inst.leaks().map((l) => `(after containerd's pods) ${l}`));
+  } catch (e) {
+    console.log(`containerd: run failed: ${firstLine(e)}`);
+    await removeAll({ rt: c.rt, logDir: c.logDir }).catch(() => undefined);
+  } finally {
+    left.push(...(await c.cleanup()));
+  }
+  if (left.length) console.log(`containerd LEAKS (swept):\n${left.join('\n')}`);
+}
+
+function summary(fig: Figures): void {
+  const rows: string[] = [];
+  const ratio = (label: string, a: number | undefined, b: number | undefined, target: string, ok: (r: number) => boolean) =>
+    rows.push(a === undefined || b === undefined ? `${label}: n/a` : `${label}: ${fx(a / b)} (target ${target}: ${verdict(ok(a / b))})`);
+  ratio('start p50 berth/containerd', fig.berthStart, fig.ctrdStart, '≤ 0.5×', (r) => r <= 0.5);
+  ratio('burst pods/s berth/containerd', fig.berthRate, fig.ctrdRate, '≥ 2×', (r) => r >= 2);
+  ratio('start p50 berth/floor', fig.berthStart, fig.floorMs, '≤ 1.5×', (r) => r <= 1.5);
+  // RSS counts the shared libc pages in full in every monitor; PSS splits them among the monitors.
+  if (fig.monitorRssKb !== undefined && fig.monitorPssKb !== undefined)
+    rows.push(`berth-monitor p50: RSS ${mb(fig.monitorRssKb)}, PSS ${mb(fig.monitorPssKb)} (target < 1 MB: RSS ${verdict(fig.monitorRssKb < 1024)}, PSS ${verdict(fig.monitorPssKb < 1024)})`);
+  if (fig.berthIdleKb !== undefined && fig.berthFreshKb !== undefined)
+    rows.push(
+      `berthd RSS idle: ${mb(fig.berthIdleKb)} with no pods after the sequential runs, ${mb(fig.berthFreshKb)} fresh (target < 60 MB: ${verdict(fig.berthIdleKb < 60 * 1024)}, fresh ${verdict(fig.berthFreshKb < 60 * 1024)})`,
+    );
+  console.log(`summary (runc):\n  ${rows.join('\n  ')}`);
+}
+
 async function main(): Promise<void> {
-  const bare = bareRuncRun(N);
-  console.log(`reference: bare \`runc run\` (no CRI, no network) p50 ${pct(bare, 50).toFixed(1)} ms`);
-  const inst = await startInstance();
+  console.log(`pod bench: ${N} sequential pods per handler, bursts of ${BURST}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+  const fig: Figures = {};
+  const inst = await startInstance({ cgroupRoot: `/berth-bench-${randomBytes(3).toString('hex')}` });
   try {
     await inst.img.pullImage({ image: { image: busybox } });
-    for (const handler of ['runc', 'crun-v1']) {
-      const start: number[] = [];
-      const runp: number[] = [];
-      const teardown: number[] = [];
-      const monitorKb: number[] = [];
-      for (let i = 0; i < N; i++) {
-        const podCfg = podConfig(`bench-${handler}-${i}`, { logDirectory: inst.logDir });
-        const t0 = performance.now();
-        const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg, runtimeHandler: handler });
-        const t1 = performance.now();
-        const cfg = containerConfig(`c${i}`, busybox, ['sleep', '1000']);
-        const { containerId } = await inst.rt.createContainer({ podSandboxId, config: cfg, sandboxConfig: podCfg });
-        await inst.rt.startContainer({ containerId });
-        const t2 = performance.now();
-        const info = JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { monitorPid: number };
-        monitorKb.push(pss(info.monitorPid));
-        const t3 = performance.now();
-        await inst.rt.stopPodSandbox({ podSandboxId });
-        await inst.rt.removePodSandbox({ podSandboxId });
-        teardown.push(performance.now() - t3);
-        runp.push(t1 - t0);
-        start.push(t2 - t0);
-      }
-      const f = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms`;
-      console.log(`${handler}: pod start (runp+create+start) ${f(start)}  [runp alone ${f(runp)}]`);
-      console.log(`${handler}: pod teardown (stopp+rmp) ${f(teardown)}`);
-      console.log(`${handler}: berth-monitor PSS per container p50 ${pct(monitorKb, 50)} KiB`);
-    }
-    // Per-pod memory with 10 pods alive at once (PSS shares the monitor's text among them).
-    const alive: string[] = [];
-    const mons: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const podCfg = podConfig(`mem-${i}`, { logDirectory: inst.logDir, linux: { securityContext: { namespaceOptions: { pid: 1 } } } });
-      const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
-      const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig(`m${i}`, busybox, ['sleep', '1000']) });
-      await inst.rt.startContainer({ containerId });
-      alive.push(podSandboxId);
-      mons.push((JSON.parse((await inst.rt.containerStatus({ containerId, verbose: true })).info.info!) as { monitorPid: number }).monitorPid);
-    }
-    const kb = mons.map(pss);
-    console.log(`10 pods alive: berth-monitor PSS p50 ${pct(kb, 50)} KiB, max ${Math.max(...kb)} KiB (no infra process: PID not shared)`);
-    for (const p of alive) await inst.rt.removePodSandbox({ podSandboxId: p });
+    fig.berthFreshKb = rssKb(inst.proc.pid!);
+    console.log(`berthd RSS after start and one pull: ${mb(fig.berthFreshKb)}`);
+    floor(inst, fig);
+    await berth(inst, fig);
     const leaks = inst.leaks();
-    if (leaks.length) console.log(`LEAKS:\n${leaks.join('\n')}`);
+    if (leaks.length) console.log(`berth LEAKS:\n${leaks.join('\n')}`);
+    if (PEER) await containerd(inst, fig);
+    summary(fig);
   } finally {
     await inst.cleanup();
   }

@@ -50,6 +50,8 @@ export interface InstanceOptions {
   berthd?: string;
   /** More runtime handlers (name → OCI runtime path) beside runc, crun and crun-v1. */
   extraRuntimes?: Record<string, string>;
+  /** berthd's cgroup_root (default /berth-it-<tag>): the bench names its own. */
+  cgroupRoot?: string;
 }
 
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
@@ -105,7 +107,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     }),
   );
   const socket = path.join(dir, 'berth.sock');
-  const cgroupRoot = `/berth-it-${tag}`;
+  const cgroupRoot = opts.cgroupRoot ?? `/berth-it-${tag}`;
   const configFile = path.join(dir, 'berth.toml');
   writeFileSync(
     configFile,
