@@ -30,7 +30,7 @@ pub enum NsError {
     ThreadPanicked,
 }
 
-fn flag_for(kind: &str) -> Result<CloneFlags, NsError> {
+pub(crate) fn flag_for(kind: &str) -> Result<CloneFlags, NsError> {
     match kind {
         "net" => Ok(CloneFlags::CLONE_NEWNET),
         "ipc" => Ok(CloneFlags::CLONE_NEWIPC),

@@ -9,7 +9,7 @@
 //! child's uid_map/gid_map (as host root it needs no setgroups "deny"), pins each
 //! namespace from /proc/<child>/ns, then lets the child exit. The child only makes raw
 //! syscalls (no allocation, no locks): all it needs is prepared before fork.
-use crate::ns::{pin_existing, unpin, NsError};
+use crate::ns::{flag_for, pin_existing, unpin, NsError};
 use nix::sched::CloneFlags;
 use std::ffi::CString;
 use std::fs;
@@ -30,15 +30,6 @@ pub fn map_text(maps: &[IdMap]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.length))
         .collect()
-}
-
-fn kind_flag(kind: &str) -> Result<CloneFlags, NsError> {
-    match kind {
-        "net" => Ok(CloneFlags::CLONE_NEWNET),
-        "ipc" => Ok(CloneFlags::CLONE_NEWIPC),
-        "uts" => Ok(CloneFlags::CLONE_NEWUTS),
-        other => Err(NsError::UnknownKind(other.to_string())),
-    }
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), NsError> {
@@ -71,7 +62,7 @@ pub fn pin_user_namespace(
 ) -> Result<Vec<PathBuf>, NsError> {
     let mut flags = CloneFlags::CLONE_NEWUSER;
     for k in kinds {
-        flags |= kind_flag(k)?;
+        flags |= flag_for(k)?;
     }
     let host = match hostname.filter(|_| flags.contains(CloneFlags::CLONE_NEWUTS)) {
         Some(h) => Some(CString::new(h).map_err(|_| sys("sethostname", h, nix::Error::EINVAL))?),
