@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, startInstance } from '../test/helpers/instance.js';
 import { registriesConf } from '../test/conformance/registries.js';
+import { pct } from './workload.js';
 
 interface ResultsSet {
   operationsNames: string[];
@@ -15,7 +16,6 @@ interface ResultsSet {
   datapoints: Array<{ operationsDurationsNs: number[] }>;
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const ms = (ns: number) => (ns / 1e6).toFixed(1);
 
 const out = execFileSync('bash', [path.join(repoRoot, 'scripts', 'install-critest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, startInstance } from '../test/helpers/instance.js';
+import { statusKb } from './workload.js';
 
 const image = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-bench-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   .trim()
@@ -18,7 +19,7 @@ const image = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-bench-
   .pop()!;
 const n = Number(process.env.BENCH_N ?? 3);
 const concurrency = process.env.BENCH_CONCURRENCY;
-const status = (pid: number, key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const status = (pid: number, key: string) => statusKb(pid, key) / 1024;
 /** CPU seconds (user + system) of a process, or of one of its threads. */
 const cpu = (stat: string) => {
   const f = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');

@@ -20,7 +20,8 @@ export const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b)
 export const ms = (x: number) => `${x.toFixed(1)} ms`;
 export const p5090 = (xs: number[]) => `p50 ${ms(pct(xs, 50))}, p90 ${ms(pct(xs, 90))}`;
 
-function statusKb(pid: number, field: string): number {
+/** A /proc/<pid>/status figure in KiB (VmRSS, VmHWM, RssAnon…); 0 once the process is gone. */
+export function statusKb(pid: number, field: string): number {
   try {
     return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   } catch {

@@ -96,12 +96,7 @@ chmod 1777 "$B/tmp"; chmod 700 "$B/root"
 # a masked /bin/ls gives upstream's "/bin/sh: ls: Permission denied" (MaskedPaths spec).
 # Applets only busybox-static has are linked to it. All are hard links, as upstream's
 # image has them: masking /bin/ls must not mask the binary a symlink would resolve to.
-DEBS="${BERTH_CACHE:-/var/cache/berth}/debs"
-mkdir -p "$DEBS"
-if ! ls "$DEBS"/busybox_*.deb >/dev/null 2>&1; then
-  (cd "$DEBS" && { apt-get download busybox >/dev/null 2>&1 || { apt-get update -qq && apt-get download busybox >/dev/null; }; })
-fi
-dpkg-deb -x "$(ls "$DEBS"/busybox_*.deb | head -1)" "$work/bbdyn"
+dpkg-deb -x "$(fetch_deb busybox)" "$work/bbdyn"
 install -m 0755 "$work/bbdyn/bin/busybox" "$B/bin/busybox"
 install -m 0755 "$BUSYBOX" "$B/bin/busybox.static"
 for lib in $(ldd "$B/bin/busybox" | grep -o '/[^ ]*'); do
