@@ -13,7 +13,8 @@ import { keepSwapAllowance, mergeResources, ociResources } from '../oci/resource
 import { cgroupCaps } from '../oci/resources.js';
 import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
-import { containerIdmapDir, podIdmapDir, releaseIdmapDir } from '../oci/idmap.js';
+import { containerIdmapDir, podIdmapDir } from '../oci/idmap.js';
+import { unmountAndRemove } from '../oci/unmount-tree.js';
 import { checkContainerUserns, usernsSpec } from '../oci/userns.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -268,7 +269,9 @@ export class ContainerService {
       rec.logPath = path.join(logFile.root, logFile.rel);
       rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
       rb.push('remove writable layer', () => fs.rm(layerDir, { recursive: true, force: true }));
-      if (views) rb.push('release idmapped views', () => releaseIdmapDir(views));
+      if (views) rb.push('release idmapped views', async () => {
+        await unmountAndRemove(views);
+      });
       for (const d of [bundle, rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
       // The pod's idmapped view of the layer store shows image files owned by the pod's
       // root. The writable layer is not idmapped (overlayfs writes its upper layer with
@@ -420,7 +423,7 @@ export class ContainerService {
     await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
     unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
-    if (c.idmapDir) await releaseIdmapDir(c.idmapDir);
+    if (c.idmapDir) await unmountAndRemove(c.idmapDir);
     await fs.rm(c.bundle, { recursive: true, force: true });
     await fs.rm(this.attachSocket(c.id), { force: true }); // the monitor removes it, unless it was killed
     await this.d.store.delete(c);

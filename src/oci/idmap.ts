@@ -12,8 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { precondition } from '../errors.js';
-import { native } from '../native/index.js';
-import { parseMountInfo } from './mounts.js';
+import { unmountAndRemove } from './unmount-tree.js';
 
 /** One uid/gid range: container_id inside is host_id on the host, for length ids. */
 export interface IdRange {
@@ -64,30 +63,11 @@ export async function makeOwnedDir(dir: string, uid: number, gid: number): Promi
   await fs.chown(dir, uid, gid);
 }
 
-/** Lazily unmounts every mount at or beneath `dir`, deepest first; how many there were. */
-export async function unmountBeneath(dir: string): Promise<number> {
-  const mounts = parseMountInfo(await fs.readFile('/proc/self/mountinfo', 'utf8'))
-    .map((m) => m.mountPoint)
-    .filter((m) => m === dir || m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) native.unmount(m);
-  return mounts.length;
-}
-
-/**
- * Unmounts every view beneath `dir`, then removes it. removeTree never descends into a
- * mount, so a view that would not go cannot take the host directory it shows with it.
- */
-export async function releaseIdmapDir(dir: string): Promise<void> {
-  await unmountBeneath(dir);
-  await native.removeTree(dir);
-}
-
 /** Start-up: pod view directories no live pod owns (a crash between steps) are released. */
 export async function sweepIdmapDirs(runtimeDir: string, podIds: string[]): Promise<string[]> {
   const owned = new Set(podIds.map((id) => id.slice(0, 16)));
   const names = await fs.readdir(idmapRoot(runtimeDir)).catch(() => [] as string[]);
   const gone = names.filter((n) => !owned.has(n));
-  for (const n of gone) await releaseIdmapDir(path.join(idmapRoot(runtimeDir), n));
+  for (const n of gone) await unmountAndRemove(path.join(idmapRoot(runtimeDir), n));
   return gone;
 }

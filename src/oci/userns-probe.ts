@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { native } from '../native/index.js';
 import { run } from './exec-file.js';
-import { makeOwnedDir, openPathToViews, podIdmapDir, releaseIdmapDir } from './idmap.js';
+import { makeOwnedDir, openPathToViews, podIdmapDir } from './idmap.js';
+import { unmountAndRemove } from './unmount-tree.js';
 import type { OciRuntime } from './runtime.js';
 import { usernsSpec } from './userns.js';
 
@@ -63,6 +64,6 @@ export async function probeUserns(rt: OciRuntime, p: UsernsProbeInput): Promise<
   } finally {
     await run(rt.binary, ['--root', rt.root, 'delete', '--force', id], { timeoutMs: 10_000 }).catch(() => undefined);
     for (const kind of ['user', 'net', 'ipc', 'uts']) native.unpinNamespace(path.join(dir, 'ns', kind));
-    await releaseIdmapDir(dir).catch(() => undefined);
+    await unmountAndRemove(dir).catch(() => undefined);
   }
 }

@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { native } from '../native/index.js';
 import { type CgroupDriverName, DEFAULT_SLICE, driverProblem, expandSlice } from '../oci/cgroup-driver.js';
 import { ociResources } from '../oci/resource-update.js';
-import { openPathToViews, podIdmapDir, releaseIdmapDir, sweepIdmapDirs, type UsernsMaps } from '../oci/idmap.js';
+import { openPathToViews, podIdmapDir, sweepIdmapDirs, type UsernsMaps } from '../oci/idmap.js';
+import { unmountAndRemove } from '../oci/unmount-tree.js';
 import { podUsernsMaps, refuseUserns, wantsUserns } from '../oci/userns.js';
 import { validateSysctls } from '../oci/spec.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
@@ -220,7 +221,7 @@ export class PodService {
       () => pod.pausePid && stopPause(pod.pausePid, path.join(ns, 'pid')),
       () => this.d.cni.delAll(netArgs),
       // Before anything it shows is removed: the views (and its containers' left-overs) go first.
-      () => pod.userns && releaseIdmapDir(podIdmapDir(this.d.runtimeDir, pod.id)),
+      () => pod.userns && unmountAndRemove(podIdmapDir(this.d.runtimeDir, pod.id)),
       ...['net', 'ipc', 'uts', 'pid', 'user'].map((kind) => () => native.unpinNamespace(path.join(ns, kind))),
       () => native.unmount(path.join(pod.filesDir, 'shm')),
       () => pod.cgroupCreated && native.cgroupRemove(pod.cgroupPath),

@@ -1,7 +1,7 @@
 // The idmapped views a user-namespaced pod's containers are made from (src/oci/idmap.ts
 // says where and why): the layer store, whose directories overlay then stacks as each
 // container's lower layers, and the pod's /dev/shm, resolv.conf, hostname and hosts. One
-// set per pod; they go with the pod (releaseIdmapDir) or, after a crash, at start-up.
+// set per pod; they go with the pod (unmountAndRemove) or, after a crash, at start-up.
 import path from 'node:path';
 import { native } from '../native/index.js';
 import { hostIdOf, makeOwnedDir, podIdmapDir, type UsernsMaps } from '../oci/idmap.js';
