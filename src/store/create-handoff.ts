@@ -82,9 +82,10 @@ export class CreateHandoff {
       this.entries.delete(key);
       return id;
     }
-    this.log.warn({ [this.kind]: id.slice(0, 12), graceSeconds: this.graceMs / 1000 }, `${this.kind} created after its caller left; kept for the retry`);
     const until = Date.now() + this.graceMs;
     await this.records.kept(id, { until, fingerprint }).catch((e: Error) => this.log.warn({ [this.kind]: id.slice(0, 12), err: e.message }, 'could not record an unclaimed create'));
+    // Said once the record is written: from this line on, a restart adopts it.
+    this.log.warn({ [this.kind]: id.slice(0, 12), graceSeconds: this.graceMs / 1000 }, `${this.kind} created after its caller left; kept for the retry`);
     // Only now is it "finished" for claim(): a retry that came while the record was written
     // waited on `result` instead, and must not have its claim overwritten by that write.
     entry.id = id;
