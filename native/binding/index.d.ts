@@ -107,6 +107,13 @@ export interface CgroupStats {
   pidsLimit?: number
 }
 
+export interface DetachedStart {
+  pid: number
+  /** The child's first line of stdout (its report); absent on EOF or timeout. */
+  line?: string
+  timedOut: boolean
+}
+
 export interface DeviceIo {
   major: number
   minor: number
@@ -290,8 +297,46 @@ export declare function readFileBeneath(root: string, rel: string, maxBytes: num
  */
 export declare function removeTree(path: string): Promise<void>
 
+/**
+ * Runs a command to completion; rejects only when it cannot be started (ENOENT, EACCES…).
+ * The worker thread settles the promise itself: one wake-up of the JS thread, no hop
+ * through a runtime in between (each hop is a scheduling delay on a loaded node).
+ */
+export declare function runProcess(opts: RunProcessOptions): Promise<RunProcessOutcome>
+
+export interface RunProcessOptions {
+  /** An absolute path. */
+  program: string
+  args: Array<string>
+  /** The whole environment as KEY=VALUE; absent: berthd's own. */
+  env?: Array<string>
+  input?: string
+  maxOutput: number
+  /** 0: no limit. */
+  timeoutMs: number
+  drainMs: number
+}
+
+export interface RunProcessOutcome {
+  /** The exit code; 128 when a signal ended the command. */
+  code: number
+  signal: number
+  stdout: Buffer
+  stderr: Buffer
+  stdoutDropped: number
+  stderrDropped: number
+  timedOut: boolean
+}
+
 /** Sends `state` to the datagram socket `socket` ($NOTIFY_SOCKET). */
 export declare function sdNotify(socket: string, state: string): void
+
+/**
+ * Starts a long-lived child that reports one line on stdout (berth-monitor), waits for
+ * that line (or EOF, or the time limit) and leaves it running; it is reaped natively when
+ * it exits. `stderr_fd` is duplicated, so the caller may close its own copy at once.
+ */
+export declare function spawnDetached(program: string, args: Array<string>, argv0: string | undefined | null, stderrFd: number | undefined | null, timeoutMs: number): Promise<DetachedStart>
 
 /**
  * Starts downloading and extracting one layer blob on a thread of its own (a long

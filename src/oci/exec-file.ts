@@ -1,5 +1,8 @@
 // Runs a command to completion with a time limit, capturing bounded output.
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { native } from '../native/index.js';
 
 export interface RunResult {
   code: number;
@@ -52,11 +55,54 @@ class Capture {
   }
 }
 
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { timeoutMs?: number; maxOutput?: number; input?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onTimeout?: () => Promise<void> } = {},
-): Promise<RunResult> {
+export interface RunOptions {
+  timeoutMs?: number;
+  maxOutput?: number;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  onSpawn?: (pid: number) => void;
+  onTimeout?: () => Promise<void>;
+}
+
+const resolved = new Map<string, string>();
+
+/** `cmd` as an absolute path, looked up in PATH like execvp would (cached per PATH). */
+export function resolveProgram(cmd: string, pathVar = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
+  if (cmd.includes('/')) return path.resolve(cmd);
+  const key = `${cmd}\0${pathVar}`;
+  const hit = resolved.get(key);
+  if (hit) return hit;
+  for (const dir of pathVar.split(':')) {
+    const p = path.resolve(dir || '.', cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      resolved.set(key, p);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs a command to completion. Without per-process hooks it is spawned natively
+ * (posix_spawn: no fork of berthd's memory, see native/core/src/proc.rs), which is what
+ * the CNI plugins and the OCI runtime's CLI calls of every pod start take.
+ */
+export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.onSpawn || opts.onTimeout) return runWithHooks(cmd, args, opts);
+  const program = resolveProgram(cmd, opts.env ? opts.env.PATH : process.env.PATH);
+  if (!program) throw Object.assign(new Error(`spawn ${cmd} ENOENT`), { code: 'ENOENT', path: cmd });
+  const limit = opts.maxOutput ?? MAX_OUTPUT;
+  const env = opts.env && Object.entries(opts.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  const r = await native.runProcess({ program, args, env, input: opts.input, maxOutput: limit, timeoutMs: opts.timeoutMs ?? 0, drainMs: EXIT_DRAIN_MS });
+  const note = (b: Buffer, dropped: number) => (dropped ? Buffer.concat([b, truncationNote(dropped, limit)]) : b);
+  return { code: r.code, stdout: note(r.stdout, r.stdoutDropped), stderr: note(r.stderr, r.stderrDropped), timedOut: r.timedOut };
+}
+
+/** Node's spawn, for callers that need the child's PID or their own way of killing it. */
+function runWithHooks(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     const limit = opts.maxOutput ?? MAX_OUTPUT;

@@ -11,6 +11,8 @@ pub mod confined;
 // Layer download + extraction on a native thread, and registry GETs (the image service's pull path).
 pub mod layer_pull;
 pub mod notify;
+// Short-lived commands (CNI plugins, the OCI runtime CLI) spawned without fork().
+pub mod proc;
 pub mod registry_http;
 // Pod user namespaces and idmapped mounts.
 pub mod userns;

@@ -10,5 +10,6 @@ pub mod layer;
 pub mod mount;
 pub mod notify;
 pub mod ns;
+pub mod proc;
 pub mod tree;
 pub mod userns;

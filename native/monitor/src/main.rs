@@ -382,6 +382,11 @@ fn pause(flags: HashMap<String, String>) -> i32 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("run" | "pause")) {
+        // A session of its own, so that it outlives berthd and no signal meant for berthd's
+        // session reaches it. berthd spawns it with posix_spawn, which cannot do this.
+        unsafe { libc::setsid() };
+    }
     match args.first().map(String::as_str) {
         Some("run") => std::process::exit(run(parse_flags(&args[1..]))),
         Some("exec") => {
