@@ -104,7 +104,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const pods = new PodService({ store: podStore, containers, cni, runtimes, runtimeDir: cfg.runtimeDir, layersDir: images.store.layersDir, cgroupRoot: cfg.cgroupRoot,
     cgroupDriver: cfg.cgroupDriver as CgroupDriverName, unclaimedGraceMs: cfg.unclaimedCreateGraceSeconds * 1000, events, log });
 
-  await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
+  const [podsWithout, containersWithout] = await Promise.all([podStore.load(), containerStore.load(), images.init(), runtimes.probeAll(log)]);
+  for (const [kind, ids] of [['pod sandbox', podsWithout], ['container', containersWithout]] as const) {
+    if (ids.length) log.warn({ ids: ids.map((i) => i.slice(0, 12)) }, `removed ${kind} directories that hold no record (a create cut short by a crash)`);
+  }
   await containers.reconcile();
   await pods.reconcile();
   // CNI GC with the attachments of the pods that survived reconcile: whatever else the

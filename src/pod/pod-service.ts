@@ -140,7 +140,7 @@ export class PodService {
     const phases = new Phases();
     return this.lock.run(id, async () => {
       try {
-        await this.d.store.save(pod); // the intent record: what a crash from here on leaves is undone at start-up
+        await this.d.store.save(pod, true); // the intent record: what a crash from here on leaves is undone at start-up
         const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
         // A user namespace is made first and owns the others (native userns.rs says why).
         const pins = userns

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { alreadyExists, invalid, notFound } from '../errors.js';
-import { readAll, resolvePrefix, writeRecord } from './records.js';
+import { readAllWithout, resolvePrefix, writeRecord } from './records.js';
 
 export interface Stored {
   id: string;
@@ -20,11 +20,20 @@ export class ObjectStore<T extends Stored> {
     readonly dir: string,
   ) {}
 
-  async load(): Promise<void> {
-    for (const r of await readAll<T>(this.dir, 'record.json')) {
+  /**
+   * Loads every record. An object directory without a readable record is what a crash left
+   * between making the directory and the first save (or, after a crash of the host, a
+   * record whose write never reached the disk): nothing refers to it, so it is removed.
+   * Returns the IDs removed.
+   */
+  async load(): Promise<string[]> {
+    const { records, without } = await readAllWithout<T>(this.dir, 'record.json');
+    for (const r of records) {
       this.items.set(r.id, r);
       this.names.set(r.nameKey, r.id);
     }
+    for (const id of without) await fs.rm(path.join(this.dir, id), { recursive: true, force: true });
+    return without;
   }
 
   /** Reserves a name for `id`; a second object with the same CRI name is refused. */
@@ -42,9 +51,17 @@ export class ObjectStore<T extends Stored> {
     return path.join(this.dir, id);
   }
 
-  async save(item: T): Promise<void> {
+  /**
+   * Writes the record. A crash of berthd keeps whatever was written (the page cache
+   * outlives the process), so only `durable` records are also fsynced: those whose loss in
+   * a crash of the host would leak something that outlives a reboot (a pod's intent
+   * record, written before CNI ADD, whose IPAM allocation is kept on disk). Everything a
+   * later save describes (namespaces, mounts, processes, cgroups) is gone after a reboot
+   * anyway, and the fsyncs were a few milliseconds of every pod start.
+   */
+  async save(item: T, durable = false): Promise<void> {
     this.items.set(item.id, item);
-    await writeRecord(path.join(this.dir, item.id, 'record.json'), item);
+    await writeRecord(path.join(this.dir, item.id, 'record.json'), item, durable);
   }
 
   async delete(item: T): Promise<void> {

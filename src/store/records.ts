@@ -1,16 +1,18 @@
-// Crash-safe metadata records: one small JSON file per object, written temp + fsync +
-// rename, so a record on disk is always either the old or the new version.
+// Crash-safe metadata records: one small JSON file per object, written temp + rename, so
+// a record on disk is always either the old or the new version once berthd has crashed.
+// `durable` adds an fsync before the rename, for records that must also outlive a crash of
+// the host (see ObjectStore.save for which those are).
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-export async function writeRecord(file: string, value: unknown): Promise<void> {
+export async function writeRecord(file: string, value: unknown, durable = true): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await fs.open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -28,18 +30,25 @@ export async function readRecord<T>(file: string): Promise<T | undefined> {
 
 /** Reads `<dir>/<id>/<name>` for every id directory; skips unreadable ones. */
 export async function readAll<T>(dir: string, name: string): Promise<T[]> {
+  return (await readAllWithout<T>(dir, name)).records;
+}
+
+/** readAll, also naming the ID directories that hold no readable record. */
+export async function readAllWithout<T>(dir: string, name: string): Promise<{ records: T[]; without: string[] }> {
   let ids: string[];
   try {
     ids = await fs.readdir(dir);
   } catch {
-    return [];
+    return { records: [], without: [] };
   }
-  const out: T[] = [];
+  const records: T[] = [];
+  const without: string[] = [];
   for (const id of ids) {
     const r = await readRecord<T>(path.join(dir, id, name)).catch(() => undefined);
-    if (r) out.push(r);
+    if (r) records.push(r);
+    else if (/^[0-9a-f]{64}$/.test(id)) without.push(id);
   }
-  return out;
+  return { records, without };
 }
 
 export function newId(): string {

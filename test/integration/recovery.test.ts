@@ -2,7 +2,7 @@
 // berth must never be left in a state the kubelet cannot get out of through the CRI.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ContainerState, PodSandboxState } from '../../src/gen/runtime/v1/api.js';
@@ -107,6 +107,24 @@ test.serial('a CreateContainer cut short by kill -9 (in a hanging test runtime) 
   t.false(processAlive(Number(readFileSync(hangMarker, 'utf8'))), 'the hanging create was ended with its monitor');
   const again = await inst.rt.createContainer({ podSandboxId, config: cfg });
   await inst.rt.startContainer({ containerId: again.containerId });
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('object directories that hold no record (a create cut short before its first save, or a record lost with the host) are removed at start-up', async (t) => {
+  const id = randomBytes(32).toString('hex');
+  const ctrDir = path.join(inst.root, 'containers', id);
+  const podDir = path.join(inst.root, 'pods', randomBytes(32).toString('hex'));
+  mkdirSync(path.join(ctrDir, 'upper', 'etc'), { recursive: true });
+  writeFileSync(path.join(ctrDir, 'upper', 'etc', 'written'), 'by the container');
+  mkdirSync(podDir, { recursive: true });
+  writeFileSync(path.join(podDir, 'record.json'), ''); // a write that never reached the disk
+  const { podSandboxId, containerId } = await runningContainer('kept');
+  await inst.restart(true);
+  t.false(existsSync(ctrDir));
+  t.false(existsSync(podDir));
+  await t.notThrowsAsync(inst.waitForLog(/removed container directories that hold no record/));
+  t.is((await inst.rt.containerStatus({ containerId })).status?.state, ContainerState.CONTAINER_RUNNING, 'records that are there are kept');
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });
