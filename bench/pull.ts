@@ -43,7 +43,13 @@ function peersWanted(): Set<Peer> {
   return out;
 }
 
-const peers = peersWanted();
+let peers: Set<Peer>;
+try {
+  peers = peersWanted();
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
 const image = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-bench-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   .trim()
   .split('\n')
