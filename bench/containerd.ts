@@ -1,8 +1,10 @@
-// containerd 1.6 (Debian's package) as the peer in the pod bench: a private instance with its
-// own root, state, socket, runc root and cgroup parent under one temp dir, its CRI plugin on the
-// same CNI conflist dir and plugin dir as the berthd under test, runc, a pause image from the
-// local registry and that registry as a plain-HTTP mirror. PID 1 is not systemd, so the bench
-// starts the daemon itself, and afterwards removes everything it made and reports what leaked.
+// containerd 1.6 (Debian's package) as the peer of the benches: a private instance with its own
+// root, state, socket, runc root and cgroup parent under one temp dir. For the pod bench (with
+// `cri`) its CRI plugin runs on the same CNI conflist dir and plugin dir as the berthd under
+// test, runc, a pause image from the local registry and that registry as a plain-HTTP mirror.
+// For the pull bench (no `cri`) the CRI plugin is disabled and the instance is driven with
+// `ctr` (content store, overlayfs snapshotter). PID 1 is not systemd, so the bench starts the
+// daemon itself, and afterwards removes everything it made and reports what leaked.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,11 +14,24 @@ import { clients, type Promisified } from '../test/helpers/cri-client.js';
 import type { ImageServiceClient } from '../src/gen/runtime/v1/api.js';
 import type { Rt } from './workload.js';
 
+/** What the pod bench's CRI plugin needs; without it the CRI plugin is disabled. */
+export interface CriOptions {
+  /** The CNI conflist dir (the berthd instance's). */
+  confDir: string;
+  /** The local registry, configured as a plain-HTTP mirror of itself. */
+  registry: string;
+  /** The sandbox image. */
+  pause: string;
+}
+
 export interface Containerd {
   dir: string;
   socket: string;
   version: string;
   proc: ChildProcess;
+  /** `ctr --address <socket> <args>` (synchronous): its stdout; throws with its stderr. */
+  ctr(args: string[]): string;
+  /** The CRI clients (answer UNIMPLEMENTED when started without `cri`). */
   rt: Rt;
   img: Promisified<ImageServiceClient>;
   logDir: string;
@@ -50,18 +65,20 @@ function procsMatching(...needles: string[]): { pid: number; cmd: string }[] {
   return out;
 }
 
-function config(dir: string, socket: string, confDir: string, registry: string, pause: string): string {
+function config(dir: string, socket: string, cri?: CriOptions): string {
   // Version 2 config; every path containerd would put under /var/lib, /run or /opt is moved into `dir`.
-  return `version = 2
+  const base = `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
 temp = "${dir}/tmp"
-[grpc]
+${cri ? '' : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'}[grpc]
   address = "${socket}"
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${pause}"
+`;
+  if (!cri) return base;
+  return `${base}[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${cri.pause}"
   # Root here lacks CAP_SYS_RESOURCE: the pause container's -998 would make runc fail.
   restrict_oom_score_adj = true
   disable_apparmor = true
@@ -80,19 +97,20 @@ temp = "${dir}/tmp"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "${confDir}"
+    conf_dir = "${cri.confDir}"
     max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registry}"]
-    endpoint = ["http://${registry}"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${cri.registry}"]
+    endpoint = ["http://${cri.registry}"]
 `;
 }
 
 /**
- * Starts containerd on `confDir` (the berthd instance's CNI conflist) and waits until its CRI
- * plugin reports the runtime and the network ready. Throws with the reason (and the log's tail)
- * when it cannot; nothing is left behind then.
+ * Starts containerd and waits until it serves: with `cri`, until its CRI plugin reports the
+ * runtime and the network ready; without, until `ctr plugins ls` answers with the overlayfs
+ * snapshotter loaded. Throws with the reason (and the log's tail) when it cannot; nothing
+ * is left behind then.
  */
-export async function startContainerd(confDir: string, registry: string, pause: string): Promise<Containerd> {
+export async function startContainerd(cri?: CriOptions): Promise<Containerd> {
   let version: string;
   try {
     version = execFileSync('containerd', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2] ?? '?';
@@ -106,7 +124,7 @@ export async function startContainerd(confDir: string, registry: string, pause: 
   const cgroupParent = `/berth-bench-containerd-${tag}`;
   mkdirSync(logDir, { recursive: true });
   const cfgFile = path.join(dir, 'config.toml');
-  writeFileSync(cfgFile, config(dir, socket, confDir, registry, pause));
+  writeFileSync(cfgFile, config(dir, socket, cri));
   const before = { cache: new Set(ls(cniCache)), sockets: new Set(ls(shimSockets)), runDir: existsSync('/run/containerd'), libCni: existsSync('/var/lib/cni') };
   const logFile = path.join(dir, 'containerd.log');
   const fd = openSync(logFile, 'a');
@@ -120,12 +138,14 @@ export async function startContainerd(confDir: string, registry: string, pause: 
     }
   };
   const { rt, img } = clients(socket);
+  const ctr = (args: string[]) => execFileSync('ctr', ['--address', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
   const sweep = async (): Promise<string[]> => {
     const found: string[] = [];
     // Pods still there are leaks of the bench, but removing them through the CRI (while
     // containerd runs) is what runs their CNI DEL: veth, IP and cache go with them.
     try {
+      if (!cri) throw new Error('no CRI plugin');
       const { items } = await rt.listPodSandbox({}, 5000);
       for (const p of items) {
         found.push(`pod ${p.metadata?.name} (${p.id.slice(0, 12)})`);
@@ -133,7 +153,7 @@ export async function startContainerd(confDir: string, registry: string, pause: 
         await rt.removePodSandbox({ podSandboxId: p.id }, 30_000).catch(() => undefined);
       }
     } catch {
-      /* containerd never came up */
+      /* containerd never came up, or runs without its CRI plugin */
     }
     rt.close();
     img.close();
@@ -210,14 +230,27 @@ export async function startContainerd(confDir: string, registry: string, pause: 
     const until = Date.now() + 30_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`containerd exited with ${proc.exitCode}`);
-      if (Date.now() > until) throw new Error('containerd\'s CRI plugin was not ready within 30 s');
+      if (Date.now() > until) throw new Error(cri ? 'containerd\'s CRI plugin was not ready within 30 s' : 'containerd was not serving within 30 s');
       if (existsSync(socket)) {
-        try {
-          const st = await rt.status({}, 2000);
-          const conds = st.status?.conditions ?? [];
-          if (conds.length && conds.every((c) => c.status)) break;
-        } catch {
-          /* CRI plugin still loading */
+        if (cri) {
+          try {
+            const st = await rt.status({}, 2000);
+            const conds = st.status?.conditions ?? [];
+            if (conds.length && conds.every((c) => c.status)) break;
+          } catch {
+            /* CRI plugin still loading */
+          }
+        } else {
+          let plugins = '';
+          try {
+            plugins = ctr(['plugins', 'ls']);
+          } catch {
+            /* not serving yet */
+          }
+          // A snapshotter that cannot work on this filesystem is listed with status "skip".
+          const overlay = plugins.split('\n').find((l) => /\bio\.containerd\.snapshotter\.v1\s+overlayfs\b/.test(l));
+          if (overlay && /\bok\s*$/.test(overlay)) break;
+          if (overlay) throw new Error(`containerd's overlayfs snapshotter is not usable here: ${overlay.trim()}`);
         }
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -229,7 +262,7 @@ export async function startContainerd(confDir: string, registry: string, pause: 
   }
 
   return {
-    dir, socket, version, proc, rt, img, logDir, cgroupParent,
+    dir, socket, version, proc, ctr, rt, img, logDir, cgroupParent,
     shims: () => procsMatching('containerd-shim', `-address ${socket}`).map((p) => p.pid),
     pauses: () => procsMatching('/pause').filter((p) => p.cmd.trim() === '/pause' && isInCgroup(p.pid, cgroupParent)).map((p) => p.pid),
     cleanup: sweep,

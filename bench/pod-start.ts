@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { busybox, registry, startInstance, type Instance } from '../test/helpers/instance.js';
 import { bareRun, cniAddDel, crunV1, unpackBundle } from './cni-floor.js';
 import { startContainerd, type Containerd } from './containerd.js';
-import { burst, burstTeardown, firstLine, mb, ms, p5090, pct, pssKb, rate, removeAll, rssKb, sequential, type Target } from './workload.js';
+import { burst, burstTeardown, firstLine, fx, mb, ms, p5090, pct, pssKb, rate, removeAll, rssKb, sequential, type Target, verdict } from './workload.js';
 
 const N = Number(process.env.BENCH_N ?? 30);
 const BURST = Number(process.env.BENCH_BURST ?? 50);
@@ -20,8 +20,6 @@ const PEER = process.env.BENCH_CONTAINERD !== '0';
 const PAUSE = process.env.BENCH_PAUSE_IMAGE ?? `${registry}/berth-bench/pause:3.9`;
 
 const kib = (xs: number[]) => `p50 ${pct(xs, 50)} KiB, max ${Math.max(...xs)} KiB`;
-const fx = (x: number) => `${x.toFixed(2)}×`;
-const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
 /** Figures the summary compares; absent ones print as "n/a". */
 interface Figures {
@@ -110,7 +108,7 @@ async function berth(inst: Instance, fig: Figures): Promise<void> {
 async function containerd(inst: Instance, fig: Figures): Promise<void> {
   let c: Containerd;
   try {
-    c = await startContainerd(path.join(inst.dir, 'net.d'), registry, PAUSE);
+    c = await startContainerd({ confDir: path.join(inst.dir, 'net.d'), registry, pause: PAUSE });
   } catch (e) {
     console.log(`containerd: not measured: ${(e as Error).message}`);
     return;

@@ -39,6 +39,9 @@ export function pssKb(pid: number): number {
   }
 }
 export const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+/** The summaries' ratio and target marks (bench/pod-start.ts, bench/pull.ts). */
+export const fx = (x: number) => `${x.toFixed(2)}×`;
+export const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
 function cfgs(t: Target, name: string) {
   const pod = podConfig(name, { logDirectory: t.logDir });
