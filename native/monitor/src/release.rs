@@ -19,10 +19,28 @@
 //! dropped with the page (it lives in a private copy of it).
 use std::ffi::c_int;
 
+/// At most this many read-only segments are released (an executable has two or three).
+const MAX_RANGES: usize = 8;
+
+/// Page-aligned `[start, end)` ranges to release, filled in by `each`.
+#[derive(Default)]
+struct Ranges {
+    list: [(usize, usize); MAX_RANGES],
+    len: usize,
+}
+
 #[cfg(target_pointer_width = "64")]
 pub(crate) fn startup_pages() {
-    // SAFETY: dl_iterate_phdr calls `each` synchronously with valid program headers.
-    unsafe { libc::dl_iterate_phdr(Some(each), std::ptr::null_mut()) };
+    let mut ranges = Ranges::default();
+    // SAFETY: dl_iterate_phdr calls `each` synchronously, with valid program headers and
+    // the pointer to `ranges` it was given.
+    unsafe { libc::dl_iterate_phdr(Some(each), (&raw mut ranges).cast()) };
+    // Only now, after the program headers were read and dl_iterate_phdr has returned:
+    // code run after the madvise faults its pages back in, and nothing more should.
+    for &(start, end) in &ranges.list[..ranges.len] {
+        // SAFETY: see the module comment; these pages are clean private file pages.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
 }
 
 #[cfg(not(target_pointer_width = "64"))]
@@ -40,10 +58,11 @@ struct Elf64Dyn {
 }
 
 #[cfg(target_pointer_width = "64")]
-unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, _data: *mut libc::c_void) -> c_int {
+unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut libc::c_void) -> c_int {
     // SAFETY (whole body): `info` and its program headers are valid for this call; the
-    // dynamic section they point to is mapped, DT_NULL-terminated, of this object.
-    let info = unsafe { &*info };
+    // dynamic section they point to is mapped, DT_NULL-terminated, of this object; `data`
+    // is startup_pages' `ranges`.
+    let (info, ranges) = unsafe { (&*info, &mut *data.cast::<Ranges>()) };
     let base = info.dlpi_addr as usize;
     let phdrs = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
     let text_relocs = phdrs.iter().filter(|p| p.p_type == libc::PT_DYNAMIC).any(|p| {
@@ -60,16 +79,15 @@ unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, _d
     });
     if !text_relocs {
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        for p in phdrs
-            .iter()
-            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W == 0)
-        {
+        let read_only = |p: &&libc::Elf64_Phdr| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W == 0;
+        for p in phdrs.iter().filter(read_only) {
             // Whole pages inside the segment only: a page it shares with a neighbour is
             // mapped with that neighbour's protection.
             let start = (base + p.p_vaddr as usize).next_multiple_of(page);
             let end = (base + (p.p_vaddr + p.p_filesz) as usize) / page * page;
-            if end > start {
-                unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+            if end > start && ranges.len < MAX_RANGES {
+                ranges.list[ranges.len] = (start, end);
+                ranges.len += 1;
             }
         }
     }
