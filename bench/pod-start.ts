@@ -154,7 +154,7 @@ function summary(fig: Figures): void {
   ratio('start p50 berth/containerd', fig.berthStart, fig.ctrdStart, '≤ 0.5×', (r) => r <= 0.5);
   ratio('burst pods/s berth/containerd', fig.berthRate, fig.ctrdRate, '≥ 2×', (r) => r >= 2);
   ratio('start p50 berth/floor', fig.berthStart, fig.floorMs, '≤ 1.5×', (r) => r <= 1.5);
-  // RSS counts the shared libc pages in full in every monitor; PSS splits them among the monitors.
+  // RSS counts shared pages (the static monitor binary's text) in full in every monitor; PSS splits them among the monitors.
   if (fig.monitorRssKb !== undefined && fig.monitorPssKb !== undefined)
     rows.push(`berth-monitor p50: RSS ${mb(fig.monitorRssKb)}, PSS ${mb(fig.monitorPssKb)} (target < 1 MB: RSS ${verdict(fig.monitorRssKb < 1024)}, PSS ${verdict(fig.monitorPssKb < 1024)})`);
   if (fig.berthIdleKb !== undefined && fig.berthFreshKb !== undefined)
@@ -167,7 +167,7 @@ function summary(fig: Figures): void {
 async function main(): Promise<void> {
   console.log(`pod bench: ${N} sequential pods per handler, bursts of ${BURST}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
   const fig: Figures = {};
-  const inst = await startInstance({ cgroupRoot: `/berth-bench-${randomBytes(3).toString('hex')}` });
+  const inst = await startInstance({ cgroupRoot: `/berth-bench-${randomBytes(3).toString('hex')}`, logLevel: 'info' });
   try {
     await inst.img.pullImage({ image: { image: busybox } });
     fig.berthFreshKb = rssKb(inst.proc.pid!);

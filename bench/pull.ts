@@ -83,7 +83,7 @@ interface Timed {
 const timed = (times: number[]): Timed => ({ times, median: median(times), best: Math.min(...times) });
 
 async function berth(): Promise<Timed> {
-  const inst = await startInstance({ toml: concurrency ? `max_concurrent_downloads = ${concurrency}` : '', env: process.env.BENCH_ENV ? Object.fromEntries([process.env.BENCH_ENV.split('=') as [string, string]]) : undefined });
+  const inst = await startInstance({ logLevel: 'info', toml: concurrency ? `max_concurrent_downloads = ${concurrency}` : '', env: process.env.BENCH_ENV ? Object.fromEntries([process.env.BENCH_ENV.split('=') as [string, string]]) : undefined });
   try {
     const pid = inst.proc.pid!;
     const rssBefore = status(pid, 'VmRSS');

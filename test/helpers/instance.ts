@@ -50,6 +50,8 @@ export interface InstanceOptions {
   berthd?: string;
   /** More runtime handlers (name → OCI runtime path) beside runc, crun and crun-v1. */
   extraRuntimes?: Record<string, string>;
+  /** berthd's log level (default debug, for the tests' log checks; the bench runs the default, info). */
+  logLevel?: string;
   /** berthd's cgroup_root (default /berth-it-<tag>): the bench names its own. */
   cgroupRoot?: string;
 }
@@ -113,7 +115,7 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
     configFile,
     [
       `socket = "${socket}"`, `root = "${root}"`, `runtime_dir = "${runtimeDir}"`, `cni_conf_dir = "${confDir}"`,
-      `cgroup_root = "${cgroupRoot}"`, `log_level = "debug"`, `create_timeout_seconds = 30`,
+      `cgroup_root = "${cgroupRoot}"`, `log_level = "${opts.logLevel ?? 'debug'}"`, `create_timeout_seconds = 30`,
       opts.toml ?? '', // top-level keys: before the first [table]
       '[runtimes.runc]', 'path = "runc"', '[runtimes.crun]', 'path = "crun"',
       '[runtimes.crun-v1]', `path = "${path.join(repoRoot, 'test', 'fixtures', 'crun-v1-only')}"`,
