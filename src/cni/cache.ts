@@ -29,8 +29,12 @@ export class AttachmentCache {
     return path.join(this.dir, `${network}-${containerId}-${ifName}`);
   }
 
+  /**
+   * Not fsynced, as libcni's cache is not: it outlives a crash of berthd (page cache), and
+   * after a crash of the host DEL falls back to the current config, as libcni's does.
+   */
   write(e: CacheEntry): Promise<void> {
-    return writeRecord(this.file(e.networkName, e.containerId, e.ifName), e);
+    return writeRecord(this.file(e.networkName, e.containerId, e.ifName), e, false);
   }
 
   async read(network: string, containerId: string, ifName: string): Promise<CacheEntry | undefined> {

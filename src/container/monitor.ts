@@ -2,6 +2,7 @@
 // the container's PID once that has finished, and stays to own stdio, logs and the exit.
 import { closeSync, openSync } from 'node:fs';
 import { type MonitorReport, spawnMonitor } from '../native/monitor-process.js';
+import { resolveProgram } from '../oci/exec-file.js';
 import { runtimeError } from '../oci/runtime-errors.js';
 
 export interface MonitorArgs {
@@ -31,7 +32,8 @@ export interface MonitorArgs {
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
   const errFd = openSync(a.monitorLog, 'a', 0o600);
   try {
-    const args = ['run', '--runtime', a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log-root', a.logRoot, '--log', a.logRel,
+    // By path: a bare name would have the monitor walk berthd's PATH on every create.
+    const args = ['run', '--runtime', resolveProgram(a.runtime) ?? a.runtime, '--root', a.runtimeRoot, '--id', a.id, '--bundle', a.bundle, '--log-root', a.logRoot, '--log', a.logRel,
       '--exit-file', a.exitFile, '--pid-file', a.pidFile, '--runtime-log', a.runtimeLog];
     if (a.tty) args.push('--tty', '1', '--console-socket', a.tty.consoleSocket);
     if (a.stdin) args.push('--stdin', '1', '--stdin-once', a.stdin.once ? '1' : '0');

@@ -140,7 +140,12 @@ export class PodService {
     const phases = new Phases();
     return this.lock.run(id, async () => {
       try {
-        await this.d.store.save(pod, true); // the intent record: what a crash from here on leaves is undone at start-up
+        // The intent record: what a crash from here on leaves is undone at start-up. Written
+        // first (a crash of berthd keeps it); made durable while the namespaces are made,
+        // and awaited before CNI ADD, whose IPAM allocation outlives a crash of the host.
+        await this.d.store.save(pod);
+        const durable = this.d.store.sync(pod);
+        durable.catch(() => undefined); // awaited below; a failure before then is not unhandled
         const kinds = [...(hostNetwork ? [] : ['net', 'uts']), ...(hostIpc ? [] : ['ipc'])];
         // A user namespace is made first and owns the others (native userns.rs says why).
         const pins = userns
@@ -180,6 +185,7 @@ export class PodService {
           phases.mark('cgroup');
         }
         let ips: string[] = [];
+        await durable;
         if (!hostNetwork) {
           const net = await this.d.cni.add(this.netArgs(pod, cfg));
           pod.network = { name: net.network, ips: net.ips, attached: true };

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { alreadyExists, invalid, notFound } from '../errors.js';
-import { readAllWithout, resolvePrefix, writeRecord } from './records.js';
+import { readAllWithout, resolvePrefix, syncRecord, writeRecord } from './records.js';
 
 export interface Stored {
   id: string;
@@ -62,6 +62,11 @@ export class ObjectStore<T extends Stored> {
   async save(item: T, durable = false): Promise<void> {
     this.items.set(item.id, item);
     await writeRecord(path.join(this.dir, item.id, 'record.json'), item, durable);
+  }
+
+  /** Makes the last save of `item` durable (a caller may overlap this with other work). */
+  sync(item: T): Promise<void> {
+    return syncRecord(path.join(this.dir, item.id, 'record.json'));
   }
 
   async delete(item: T): Promise<void> {

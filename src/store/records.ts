@@ -7,16 +7,30 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 export async function writeRecord(file: string, value: unknown, durable = true): Promise<void> {
+  // Serialised before the first await: the caller may change `value` while this runs.
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await fs.open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    await fh.writeFile(text);
     if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
   await fs.rename(tmp, file);
+}
+
+/** Makes a record written without `durable` durable now: the file, then its directory entry. */
+export async function syncRecord(file: string): Promise<void> {
+  for (const p of [file, path.dirname(file)]) {
+    const fh = await fs.open(p, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
 }
 
 export async function readRecord<T>(file: string): Promise<T | undefined> {
