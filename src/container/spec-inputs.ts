@@ -49,7 +49,7 @@ export async function gatherSpecInputs(
   deps: { images: ImageService; boundingCaps: string[]; volumes?: VolumePlace; owner?: { uid: number; gid: number } },
 ): Promise<SpecInputs> {
   const lsm = lsmFor(cfg.linux?.securityContext, (lsmOnHost ??= hostLsm()));
-  checkPropagation(cfg, await fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
+  await checkPropagation(cfg, () => fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
   const devices = await resolveDevices(cfg);
   makeImageVolumeDirs(cfg, image, rootfs, deps.owner);

@@ -116,10 +116,11 @@ function mountOf(infos: MountInfo[], p: string): MountInfo | undefined {
  * or slave one; anything else would silently not propagate, so it is refused.
  * `resolve` gives each host path with its symlinks resolved (as the bind will see it).
  */
-export function checkPropagation(c: ContainerConfig, mountinfo: string, resolve: (p: string) => string): void {
+export async function checkPropagation(c: ContainerConfig, mountinfo: () => Promise<string>, resolve: (p: string) => string): Promise<void> {
   const wanted = c.mounts.filter((m) => !isImageMount(m) && m.propagation !== MountPropagation.PROPAGATION_PRIVATE);
+  // Read only when needed: mountinfo grows with every pod's mounts on the node.
   if (wanted.length === 0) return;
-  const infos = parseMountInfo(mountinfo);
+  const infos = parseMountInfo(await mountinfo());
   for (const m of wanted) {
     const src = resolve(m.hostPath);
     const on = mountOf(infos, src);

@@ -19,20 +19,27 @@ test('mountinfo parses mount points (octal escapes) and propagation tags', (t) =
   ]);
 });
 
-test('propagation: rootfsPropagation and the host-side checks', (t) => {
+test('propagation: rootfsPropagation and the host-side checks', async (t) => {
   const m = (hostPath: string, propagation: MountPropagation) => cfg({ mounts: [{ hostPath, containerPath: '/m', propagation }] });
+  let reads = 0;
+  const info = () => {
+    reads++;
+    return Promise.resolve(MOUNTINFO);
+  };
   t.is(rootfsPropagation(m('/x', MountPropagation.PROPAGATION_BIDIRECTIONAL)), 'rshared');
   t.is(rootfsPropagation(m('/x', MountPropagation.PROPAGATION_HOST_TO_CONTAINER)), 'rslave');
   t.is(rootfsPropagation(m('/x', MountPropagation.PROPAGATION_PRIVATE)), undefined);
-  t.notThrows(() => checkPropagation(m('/tmp/shared dir/sub', MountPropagation.PROPAGATION_BIDIRECTIONAL), MOUNTINFO, same));
-  t.notThrows(() => checkPropagation(m('/tmp/slave', MountPropagation.PROPAGATION_HOST_TO_CONTAINER), MOUNTINFO, same));
-  t.notThrows(() => checkPropagation(m('/etc', MountPropagation.PROPAGATION_PRIVATE), MOUNTINFO, same));
-  t.throws(() => checkPropagation(m('/tmp/slave', MountPropagation.PROPAGATION_BIDIRECTIONAL), MOUNTINFO, same), {
+  await t.notThrowsAsync(checkPropagation(m('/etc', MountPropagation.PROPAGATION_PRIVATE), info, same));
+  t.is(reads, 0, 'mountinfo is read only when a mount asks for propagation');
+  await t.notThrowsAsync(checkPropagation(m('/tmp/shared dir/sub', MountPropagation.PROPAGATION_BIDIRECTIONAL), info, same));
+  await t.notThrowsAsync(checkPropagation(m('/tmp/slave', MountPropagation.PROPAGATION_HOST_TO_CONTAINER), info, same));
+  t.is(reads, 2);
+  await t.throwsAsync(checkPropagation(m('/tmp/slave', MountPropagation.PROPAGATION_BIDIRECTIONAL), info, same), {
     name: 'BerthError(FailedPrecondition)', message: /"\/tmp\/slave" is mounted on "\/tmp\/slave" but it is not a shared mount/,
   });
-  t.throws(() => checkPropagation(m('/etc', MountPropagation.PROPAGATION_HOST_TO_CONTAINER), MOUNTINFO, same), { message: /not a shared or slave mount/ });
+  await t.throwsAsync(checkPropagation(m('/etc', MountPropagation.PROPAGATION_HOST_TO_CONTAINER), info, same), { message: /not a shared or slave mount/ });
   // /tmp/shared dirx is not beneath "/tmp/shared dir"
-  t.throws(() => checkPropagation(m('/tmp/shared dirx', MountPropagation.PROPAGATION_BIDIRECTIONAL), MOUNTINFO, same), { message: /mounted on "\/"/ });
+  await t.throwsAsync(checkPropagation(m('/tmp/shared dirx', MountPropagation.PROPAGATION_BIDIRECTIONAL), info, same), { message: /mounted on "\/"/ });
 });
 
 test('image volumes bind their prepared directory read-only', (t) => {

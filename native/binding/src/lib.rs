@@ -32,7 +32,7 @@ pub struct CgroupInfo {
 
 #[napi]
 pub fn cgroup_info() -> Result<CgroupInfo> {
-    let l = cgroup::detect().map_err(err)?;
+    let l = cgroup::detected().map_err(err)?;
     Ok(CgroupInfo {
         mode: l.mode.as_str().to_string(),
         unified_controllers: l.unified_controllers.clone(),
@@ -47,7 +47,7 @@ pub fn cgroup_info() -> Result<CgroupInfo> {
 /// Creates an absolute cgroup path in every managed hierarchy; returns the dirs made.
 #[napi]
 pub fn cgroup_create(path: String) -> Result<Vec<String>> {
-    let l = cgroup::detect().map_err(err)?;
+    let l = cgroup::detected().map_err(err)?;
     Ok(l.create(&path)
         .map_err(err)?
         .iter()
@@ -58,7 +58,7 @@ pub fn cgroup_create(path: String) -> Result<Vec<String>> {
 /// Removes a cgroup path and its children in every hierarchy, unified included (idempotent).
 #[napi]
 pub fn cgroup_remove(path: String) -> Result<()> {
-    cgroup::detect().map_err(err)?.remove(&path).map_err(err)
+    cgroup::detected().map_err(err)?.remove(&path).map_err(err)
 }
 
 #[napi(object)]
@@ -73,13 +73,13 @@ pub struct CgroupSetting {
 #[napi]
 pub fn cgroup_set(path: String, settings: Vec<CgroupSetting>) -> Result<()> {
     let kv: Vec<(String, String)> = settings.into_iter().map(|s| (s.file, s.value)).collect();
-    cgroup::detect().map_err(err)?.set(&path, &kv).map_err(err)
+    cgroup::detected().map_err(err)?.set(&path, &kv).map_err(err)
 }
 
 /// The directories of a cgroup path that still exist in any hierarchy (leak checks).
 #[napi]
 pub fn cgroup_existing(path: String) -> Result<Vec<String>> {
-    let l = cgroup::detect().map_err(err)?;
+    let l = cgroup::detected().map_err(err)?;
     Ok(l.existing(&path)
         .map_err(err)?
         .iter()
@@ -307,7 +307,7 @@ impl Task for CgroupStatsTask {
     type Output = Vec<cgstats::Stats>;
     type JsValue = Vec<CgroupStats>;
     fn compute(&mut self) -> Result<Self::Output> {
-        let l = cgroup::detect().map_err(err)?;
+        let l = cgroup::detected().map_err(err)?;
         self.paths
             .iter()
             .map(|p| cgstats::read_stats(&l, p).map_err(err))
@@ -362,7 +362,7 @@ impl Task for CgroupDetailTask {
     type Output = Vec<Detail>;
     type JsValue = Vec<CgroupDetail>;
     fn compute(&mut self) -> Result<Self::Output> {
-        let l = cgroup::detect().map_err(err)?;
+        let l = cgroup::detected().map_err(err)?;
         let proc_root = Path::new("/proc");
         self.paths
             .iter()
