@@ -310,7 +310,7 @@ impl Task for CgroupStatsTask {
         let l = cgroup::detected().map_err(err)?;
         self.paths
             .iter()
-            .map(|p| cgstats::read_stats(&l, p).map_err(err))
+            .map(|p| cgstats::read_stats(l, p).map_err(err))
             .collect()
     }
     fn resolve(&mut self, _env: Env, out: Self::Output) -> Result<Self::JsValue> {
@@ -367,8 +367,8 @@ impl Task for CgroupDetailTask {
         self.paths
             .iter()
             .map(|p| {
-                let procs = cgdetail::processes(&l, p, proc_root).map_err(err)?;
-                Ok((procs, cgdetail::io(&l, p).map_err(err)?))
+                let procs = cgdetail::processes(l, p, proc_root).map_err(err)?;
+                Ok((procs, cgdetail::io(l, p).map_err(err)?))
             })
             .collect()
     }
