@@ -39,7 +39,7 @@ export interface Config {
    * left (the kubelet's request timeout) is kept for the kubelet's retry before it is removed.
    */
   unclaimedCreateGraceSeconds: number;
-  /** Seconds a `create` may take before the monitor is killed and the create rolled back. */
+  /** Seconds the runtime's `run --detach` (StartContainer) may take before the monitor is killed and the start undone. */
   createTimeoutSeconds: number;
   /**
    * Most bytes one layer may unpack to (a gzip bomb stops here). The free space of the

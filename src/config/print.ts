@@ -18,7 +18,7 @@ const help: Partial<Record<keyof Config, string>> = {
   criuPath: 'CRIU binary for CheckpointContainer (checked with `criu check` before each use)',
   registryCertsDirs: 'certs.d directories: <dir>/<host[:port]>/*.crt are CAs trusted for that registry, <name>.cert + <name>.key client certificates (read at each pull)',
   probeBinary: 'static binary used to probe each runtime handler at start-up',
-  createTimeoutSeconds: 'longest a runtime create may take before it is rolled back',
+  createTimeoutSeconds: 'longest the runtime may take to create and start a container (StartContainer) before it is undone',
   unclaimedCreateGraceSeconds: 'how long a pod/container created after the kubelet gave up waits for its retry before it is removed',
   maxLayerBytes: 'most bytes one image layer may unpack to',
   metricsAddress: 'Prometheus metrics at http://<host:port>/metrics, e.g. "127.0.0.1:9464"; empty = off',

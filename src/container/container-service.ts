@@ -1,6 +1,7 @@
-// Containers: overlay rootfs from the image's layers, config.json from the CRI config
-// merged with the image config, a detached berth-monitor that runs `<runtime> create`
-// and owns stdio, logs and the exit status; start/stop/remove/exec through the runtime.
+// Containers: CreateContainer makes the overlay rootfs from the image's layers and
+// config.json from the CRI config merged with the image config; StartContainer spawns a
+// detached berth-monitor that runs `<runtime> run --detach` and owns stdio, logs and the
+// exit status (container.ts says why); stop/remove/exec through the runtime.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { deadline, internal, invalid, notFound, precondition, wrap } from '../errors.js';
@@ -33,9 +34,11 @@ import { type AttachSession, connectAttach } from './attach-client.js';
 import { containerNameKey, type ContainerRecord } from './container.js';
 import { unmountImageVolumes } from './image-volumes.js';
 import { sweepOrphanBundles } from './orphans.js';
-import { gatherSpecInputs } from './spec-inputs.js';
+import { checkLogPath, gatherSpecInputs } from './spec-inputs.js';
 import { hostPathViews, refusePropagation } from './container-userns.js';
 import { startMonitor } from './monitor.js';
+import { checkCommand } from '../oci/command-check.js';
+import { injectedCreateDelay } from '../util/test-delay.js';
 
 export interface ContainerServiceDeps {
   store: ObjectStore<ContainerRecord>;
@@ -137,14 +140,15 @@ export class ContainerService {
   }
 
   /**
-   * Start-up: every container's state against what is really there. A record without a
-   * monitor PID is a CreateContainer that a crash cut short: it is undone (its monitor,
-   * found by its bundle argument, is ended with its process group), so the kubelet's
-   * retry gets the name again and nothing of it is left.
+   * Start-up: every container's state against what is really there. A record still
+   * `starting` is a StartContainer that a crash cut short: it is undone (its monitor,
+   * found by its bundle argument, is ended with its process group, and the runtime's
+   * container deleted), so the container is created again and a retry starts it. (A
+   * CreateContainer cut short leaves no record: its bundle and directory are swept.)
    */
   async reconcile(): Promise<void> {
     for (const c of this.d.store.list()) {
-      if (c.state === 'created' && !c.monitorPid) {
+      if (c.state === 'created' && c.starting) {
         for (const pid of pidsWithArg(c.bundle)) {
           try {
             process.kill(-pid, 'SIGKILL'); // the monitor leads its own process group (setsid)
@@ -152,8 +156,12 @@ export class ContainerService {
             /* gone */
           }
         }
-        await this.removeLocked(c);
-        this.d.log.warn({ container: c.id.slice(0, 12) }, 'undid a CreateContainer interrupted by a crash');
+        await this.d.runtimes.get(c.runtimeHandler).delete(c.id).catch((e: Error) => this.d.log.error({ container: c.id.slice(0, 12), err: e.message }, 'runtime delete of an interrupted start failed'));
+        for (const f of [this.exitFile(c), path.join(c.bundle, 'pid')]) await fs.rm(f, { force: true });
+        delete c.starting;
+        Object.assign(c, { pid: 0, monitorPid: 0 });
+        await this.d.store.save(c);
+        this.d.log.warn({ container: c.id.slice(0, 12) }, 'undid a StartContainer interrupted by a crash: the container is created again');
         continue;
       }
       await this.refresh(c);
@@ -267,12 +275,14 @@ export class ContainerService {
     try {
       const logFile = this.logPath(pod, cfg, bundle);
       rec.logPath = path.join(logFile.root, logFile.rel);
+      rec.logRoot = logFile.root;
       rb.push('remove bundle', () => fs.rm(bundle, { recursive: true, force: true }));
       rb.push('remove writable layer', () => fs.rm(layerDir, { recursive: true, force: true }));
       if (views) rb.push('release idmapped views', async () => {
         await unmountAndRemove(views);
       });
       for (const d of [bundle, rootfs, path.join(layerDir, 'upper'), path.join(layerDir, 'work')]) await fs.mkdir(d, { recursive: true });
+      checkLogPath(logFile.root, logFile.rel);
       // The pod's idmapped view of the layer store shows image files owned by the pod's
       // root. The writable layer is not idmapped (overlayfs writes its upper layer with
       // the mounter's credentials, host root, which no idmap maps): it holds host ids,
@@ -330,23 +340,10 @@ export class ContainerService {
       // As containerd does: a terminal needs a TERM, unless the image or the config names one.
       const proc = spec.process as { env: string[] };
       if (cfg.tty && !proc.env.some((e) => e.startsWith('TERM='))) proc.env.push('TERM=xterm');
+      checkCommand(rootfs, spec.process as { args?: string[]; env?: string[] });
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
-      await this.socketDir('attach');
-      await this.d.store.save(rec);
-      rb.push('runtime delete', () => rt.delete(id));
       phases.mark('spec');
-      const started = await startMonitor({
-        runtime: rt.binary, runtimeRoot: rt.root, id, bundle, logRoot: logFile.root, logRel: logFile.rel, exitFile: path.join(bundle, 'exit'),
-        pidFile: path.join(bundle, 'pid'), runtimeLog: path.join(bundle, 'runtime.log'), monitorLog: path.join(bundle, 'monitor.log'),
-        timeoutMs: this.d.createTimeoutMs,
-        tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${id.slice(0, 16)}.sock`) } : undefined,
-        stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
-        attachSocket: this.attachSocket(id),
-        systemdCgroup: cgroup.systemd,
-      });
-      phases.mark('runtimeCreate');
-      rec.pid = started.pid;
-      rec.monitorPid = started.monitorPid;
+      await injectedCreateDelay();
       await this.d.store.save(rec);
       phases.mark('record');
       log.info({ handler: rt.handler, image: image.id, ms: phases.ms }, 'container created');
@@ -367,7 +364,10 @@ export class ContainerService {
   private async startLocked(c: ContainerRecord): Promise<void> {
     await this.refresh(c);
     if (c.state !== 'created') throw precondition(`container ${c.id} is ${c.state}, not created`);
-    await this.d.runtimes.get(c.runtimeHandler).start(c.id);
+    const rt = this.d.runtimes.get(c.runtimeHandler);
+    // A container created by an older berthd is in the runtime already, with its monitor.
+    if (c.monitorPid) await rt.start(c.id);
+    else await this.runMonitor(c);
     c.state = 'running';
     c.startedAt = nowNs();
     await this.d.store.save(c);
@@ -385,6 +385,44 @@ export class ContainerService {
     }
   }
 
+  /**
+   * StartContainer's runtime part: the monitor runs `<runtime> run --detach` and reports the
+   * container's PID. The intent (`starting`) is saved first: a crash from here on is undone
+   * at start-up and leaves the container created, so a retry can start it. A runtime that
+   * refuses (a bad mount, a missing library) ends the container as containerd does: exited
+   * with exit code 128 and reason StartError, and the error goes to the caller.
+   */
+  private async runMonitor(c: ContainerRecord): Promise<void> {
+    const rt = this.d.runtimes.get(c.runtimeHandler);
+    rt.ensureReady();
+    const cfg = this.config(c);
+    c.starting = true;
+    await this.d.store.save(c);
+    try {
+      const logRoot = c.logRoot ?? c.bundle;
+      const started = await startMonitor({
+        start: true,
+        runtime: rt.binary, runtimeRoot: rt.root, id: c.id, bundle: c.bundle, logRoot, logRel: path.relative(logRoot, c.logPath), exitFile: this.exitFile(c),
+        pidFile: path.join(c.bundle, 'pid'), runtimeLog: path.join(c.bundle, 'runtime.log'), monitorLog: path.join(c.bundle, 'monitor.log'),
+        timeoutMs: this.d.createTimeoutMs,
+        tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${c.id.slice(0, 16)}.sock`) } : undefined,
+        stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
+        attachSocket: path.join(await this.socketDir('attach'), c.id),
+        systemdCgroup: containerCgroup(this.d.pods.get(c.podId), c.id).systemd,
+      });
+      c.pid = started.pid;
+      c.monitorPid = started.monitorPid;
+      delete c.starting;
+    } catch (e) {
+      await rt.delete(c.id).catch(() => undefined);
+      delete c.starting;
+      Object.assign(c, { state: 'exited', exitCode: 128, finishedAt: nowNs(), reason: 'StartError', message: (e as Error).message });
+      await this.d.store.save(c);
+      this.d.events.emit(c.id, c.podId, 'stopped');
+      throw wrap(e, `start container ${c.id}`);
+    }
+  }
+
   /** Stop signal, up to `timeoutSec` for the exit, then SIGKILL. Idempotent: unknown or removed is not an error. */
   async stop(id: string, timeoutSec: number): Promise<void> {
     const c = this.d.store.find(id);
@@ -399,6 +437,13 @@ export class ContainerService {
   private async stopLocked(c: ContainerRecord, timeoutSec: number): Promise<void> {
     await this.refresh(c);
     if (c.state === 'exited') return;
+    if (c.state === 'created' && !c.monitorPid) {
+      // Never started: nothing runs, nothing is in the runtime.
+      Object.assign(c, { state: 'exited', exitCode: 0, finishedAt: nowNs(), reason: 'Completed', message: 'stopped before it was started' });
+      await this.d.store.save(c);
+      this.d.events.emit(c.id, c.podId, 'stopped');
+      return;
+    }
     const rt = this.d.runtimes.get(c.runtimeHandler);
     if (c.state === 'running' && timeoutSec > 0) {
       await rt.kill(c.id, c.stopSignal);
@@ -420,7 +465,7 @@ export class ContainerService {
   private async removeLocked(c: ContainerRecord): Promise<void> {
     if (!this.d.store.find(c.id)) return; // removed while we waited for the lock
     await this.stopLocked(c, 0);
-    await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
+    if (c.monitorPid) await this.d.runtimes.get(c.runtimeHandler).delete(c.id);
     unmountImageVolumes(c.imageVolumes);
     native.unmount(path.join(c.bundle, 'rootfs'));
     if (c.idmapDir) await unmountAndRemove(c.idmapDir);
@@ -446,7 +491,15 @@ export class ContainerService {
       const cfg = this.config(c);
       const r = keepSwapAllowance(cfg.linux?.resources, req);
       const oci = ociResources(r, host);
-      await this.d.runtimes.get(c.runtimeHandler).update(c.id, oci, path.join(c.bundle, 'resources-update.json'));
+      if (c.state === 'created' && !c.monitorPid) {
+        // Not in the runtime yet: the spec it will start from gets the new limits.
+        const specFile = path.join(c.bundle, 'config.json');
+        const spec = JSON.parse(await fs.readFile(specFile, 'utf8')) as { linux: { resources?: Record<string, unknown> } };
+        spec.linux.resources = { ...spec.linux.resources, ...oci };
+        await fs.writeFile(specFile, JSON.stringify(spec, null, 1));
+      } else {
+        await this.d.runtimes.get(c.runtimeHandler).update(c.id, oci, path.join(c.bundle, 'resources-update.json'));
+      }
       cfg.linux = { ...(cfg.linux ?? ContainerConfig.fromPartial({ linux: {} }).linux!), resources: mergeResources(cfg.linux?.resources, r) };
       c.config = ContainerConfig.toJSON(cfg);
       await this.d.store.save(c);

@@ -1,7 +1,12 @@
 // The container record and its state machine:
 //
 //   (CreateContainer) ──► created ──(StartContainer)──► running ──(exit / StopContainer)──► exited
-//        created ──(StopContainer: killed before start)──► exited;  any ──(RemoveContainer)──► gone
+//        created ──(StopContainer: stopped before start)──► exited;  any ──(RemoveContainer)──► gone
+//        created ──(StartContainer fails in the runtime)──► exited (StartError)
+//
+// As in containerd, CreateContainer prepares (rootfs, spec, record) and StartContainer runs
+// the monitor, which runs `<runtime> run --detach`: one runtime process per start instead
+// of `create` then `start`. A created container has no monitor and nothing in the runtime.
 //
 // "exited" is learnt from the exit file the monitor writes, so it is true even when the
 // container ended while berthd was not looking.
@@ -40,6 +45,10 @@ export interface ContainerRecord extends Stored {
   idmapDir?: string;
   /** Image volumes mounted for it (unmounted on removal). */
   imageVolumes?: ImageVolume[];
+  /** Where the log is created beneath (the pod's log directory, or the bundle). */
+  logRoot?: string;
+  /** StartContainer is under way: set before the monitor is spawned (a crash then is undone at start-up). */
+  starting?: boolean;
   /** Created after its caller left and not claimed by a retry yet (store/create-handoff.ts). */
   unclaimed?: Unclaimed;
 }

@@ -1,5 +1,6 @@
-// Starting a container's berth-monitor (`run` mode): it runs `<runtime> create`, reports
-// the container's PID once that has finished, and stays to own stdio, logs and the exit.
+// Starting a container's berth-monitor (`run` mode): it runs `<runtime> run --detach`
+// (StartContainer; `create` without `start`), reports the container's PID once that has
+// finished, and stays to own stdio, logs and the exit.
 import { closeSync, openSync } from 'node:fs';
 import { type MonitorReport, spawnMonitor } from '../native/monitor-process.js';
 import { resolveProgram } from '../oci/exec-file.js';
@@ -27,6 +28,8 @@ export interface MonitorArgs {
   attachSocket?: string;
   /** The container's cgroup is a systemd scope: the runtime creates it with --systemd-cgroup. */
   systemdCgroup?: boolean;
+  /** StartContainer: `<runtime> run --detach` (create and start) instead of `create`. */
+  start?: boolean;
 }
 
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
@@ -39,6 +42,7 @@ export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
     if (a.stdin) args.push('--stdin', '1', '--stdin-once', a.stdin.once ? '1' : '0');
     if (a.attachSocket) args.push('--attach-socket', a.attachSocket);
     if (a.systemdCgroup) args.push('--systemd-cgroup', '1');
+    if (a.start) args.push('--start', '1');
     return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd,
       // The runtime's own words decide the code (a command the image lacks is the request's fault).
       failure: runtimeError,

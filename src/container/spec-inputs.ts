@@ -3,9 +3,9 @@
 // seccomp profile (a Localhost file), the host-side propagation check (mountinfo) and
 // the image volumes (mounted here). Kept out of container-service.ts so CreateContainer
 // stays one readable sequence.
-import { lchownSync, promises as fs, realpathSync } from 'node:fs';
+import { existsSync, lchownSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { invalid } from '../errors.js';
+import { invalid, precondition } from '../errors.js';
 import type { ContainerConfig } from '../gen/runtime/v1/api.js';
 import type { ImageService } from '../image/image-service.js';
 import { native } from '../native/index.js';
@@ -49,6 +49,11 @@ export async function gatherSpecInputs(
   deps: { images: ImageService; boundingCaps: string[]; volumes?: VolumePlace; owner?: { uid: number; gid: number } },
 ): Promise<SpecInputs> {
   const lsm = lsmFor(cfg.linux?.securityContext, (lsmOnHost ??= hostLsm()));
+  // The runtime binds them only at StartContainer; a source that is not there is the
+  // request's fault, told at CreateContainer as `runc create` used to.
+  for (const m of cfg.mounts) {
+    if (m.hostPath && !m.image?.image && !existsSync(m.hostPath)) throw invalid(`mount ${m.containerPath}: host path ${JSON.stringify(m.hostPath)} does not exist`);
+  }
   await checkPropagation(cfg, () => fs.readFile('/proc/self/mountinfo', 'utf8'), resolved);
   const seccomp = await seccompFor(cfg.linux?.securityContext, capabilities(cfg, deps.boundingCaps));
   const devices = await resolveDevices(cfg);
@@ -77,4 +82,19 @@ function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: s
       throw invalid(`image VOLUME ${JSON.stringify(v)} cannot be created in the container: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * The log file is created by berth-monitor at StartContainer, beneath its root and never
+ * through a symlink (it checks again then); a symlink planted at the path or on its way is
+ * refused here already, so CreateContainer says so, as it did when the monitor ran then.
+ */
+export function checkLogPath(root: string, rel: string): void {
+  let kind: string | null;
+  try {
+    kind = native.kindBeneath(root, rel);
+  } catch (e) {
+    throw precondition(`log path ${JSON.stringify(rel)} beneath ${root}: ${(e as Error).message} (a symlink on the way is not followed)`);
+  }
+  if (kind !== null && kind !== 'file') throw precondition(`log path ${JSON.stringify(rel)} beneath ${root} is a ${kind}, not a regular file (a symlink is not followed)`);
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CgroupDriver } from '../../src/gen/runtime/v1/api.js';
+import { CgroupDriver, ContainerState } from '../../src/gen/runtime/v1/api.js';
 import { busybox, containerConfig, type Instance, podConfig, registry, startInstance } from '../helpers/instance.js';
 
 let inst: Instance;
@@ -99,6 +99,22 @@ test.serial('a CreateContainer that fails in the runtime rolls back mount, bundl
   t.deepEqual(inst.leaks(), []);
 });
 
+test.serial('a StartContainer the runtime refuses (a file bound over a directory) fails with its reason; the container is EXITED with StartError and removable without leaks', async (t) => {
+  const podCfg = podConfig('starterr');
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const file = path.join(inst.dir, 'a-file');
+  writeFileSync(file, 'not a directory');
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busybox, ['sleep', '1000'], { mounts: [{ containerPath: '/etc', hostPath: file }] }) });
+  await t.throwsAsync(inst.rt.startContainer({ containerId }), { message: /start container .*not a directory/ });
+  const st = (await inst.rt.containerStatus({ containerId })).status!;
+  t.is(st.state, ContainerState.CONTAINER_EXITED);
+  t.is(st.reason, 'StartError');
+  t.is(st.exitCode, 128);
+  t.regex(st.message, /not a directory/);
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
 test.serial('oom_score_adj below berthd\'s own is clamped (root lacks CAP_SYS_RESOURCE here)', async (t) => {
   const own = Number(readFileSync(`/proc/${inst.proc.pid}/oom_score_adj`, 'utf8'));
   const podCfg = podConfig('oom');
@@ -161,7 +177,7 @@ test.serial('concurrent Stop/Remove of the same container and pod all succeed, o
   t.deepEqual(inst.leaks(), []);
 });
 
-test.serial('a command that does not exist in the image is INVALID_ARGUMENT with the runtime\'s reason, and rolled back', async (t) => {
+test.serial('a command that does not exist in the image is INVALID_ARGUMENT at CreateContainer, with the reason runc gives, and rolled back', async (t) => {
   const { podSandboxId } = await inst.rt.runPodSandbox({ config: podConfig('nocmd') });
   for (const cmd of ['/no/such/binary', 'no-such-command-in-path']) {
     await t.throwsAsync(inst.rt.createContainer({ podSandboxId, config: containerConfig(`c-${cmd.length}`, busybox, [cmd]) }), {

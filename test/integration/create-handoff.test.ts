@@ -2,9 +2,10 @@
 // timeout): the create that finished after the caller left is handed to the retry (same
 // ID, no AlreadyExists, no second pod), a retry that comes while the first create still
 // runs waits for it, and one no retry claims is removed after unclaimed_create_grace_seconds.
-// The creates are slow for real: a CNI plugin (test/fixtures/cni-plugins/berth-test-slow,
-// the real loopback plugin after a sleep) and a runtime handler (test/fixtures/
-// runc-slow-create, runc after a sleep); the callers use real short gRPC deadlines.
+// RunPodSandbox is slow for real: a CNI plugin (test/fixtures/cni-plugins/berth-test-slow,
+// the real loopback plugin after a sleep). CreateContainer runs no external process (the
+// runtime runs at StartContainer), so its delay is injected (src/util/test-delay.ts). The
+// callers use real short gRPC deadlines.
 import test from 'ava';
 import { status } from '@grpc/grpc-js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { busybox, containerConfig, type Instance, podConfig, repoRoot, startInst
 const GRACE_S = 4;
 let inst: Instance;
 let cniDelay: string;
-let runcDelay: string;
+let createDelay: string;
 
 test.before(async () => {
   const fixtures = path.join(repoRoot, 'test', 'fixtures');
@@ -22,15 +23,13 @@ test.before(async () => {
     toml: [`cni_plugin_dirs = ["/opt/cni/bin", "/usr/lib/cni", "${path.join(fixtures, 'cni-plugins')}"]`, `unclaimed_create_grace_seconds = ${GRACE_S}`].join('\n'),
   });
   cniDelay = path.join(inst.dir, 'cni-delay');
-  runcDelay = path.join(inst.dir, 'runc-delay');
+  createDelay = path.join(inst.dir, 'create-delay');
   // The instance's own conflist, its loopback plugin replaced by the slow wrapper around it.
   const conf = path.join(inst.dir, 'net.d', '10-test.conflist');
   const list = JSON.parse(readFileSync(conf, 'utf8')) as { plugins: Array<Record<string, unknown>> };
   list.plugins = list.plugins.map((p) => (p.type === 'loopback' ? { type: 'berth-test-slow', delayFile: cniDelay } : p));
   writeFileSync(conf, JSON.stringify(list));
-  // A runtime handler that is slow on create (the env var names the delay file).
-  writeFileSync(path.join(inst.dir, 'berth.toml'), `${readFileSync(path.join(inst.dir, 'berth.toml'), 'utf8')}\n[runtimes.runc-slow]\npath = "${path.join(fixtures, 'runc-slow-create')}"\n`);
-  process.env.BERTH_TEST_SLOW_CREATE = runcDelay; // the restarted berthd (and its monitors' runc) inherit it
+  process.env.BERTH_TEST_CREATE_DELAY_FILE = createDelay; // the restarted berthd inherits it
   await inst.restart();
   await inst.img.pullImage({ image: { image: busybox } });
 });
@@ -39,7 +38,7 @@ test.after.always(async () => {
 });
 test.afterEach.always(async () => {
   writeFileSync(cniDelay, '');
-  writeFileSync(runcDelay, '');
+  writeFileSync(createDelay, '');
   for (const p of (await inst.rt.listPodSandbox({})).items) await inst.rt.removePodSandbox({ podSandboxId: p.id }).catch(() => undefined);
 });
 
@@ -119,10 +118,10 @@ test.serial('a retry with a different config under the same name is a name confl
   t.deepEqual(inst.leaks(), []);
 });
 
-test.serial('a CreateContainer retried after a slow runtime create gets that container; an unclaimed one is removed', async (t) => {
+test.serial('a CreateContainer retried after a slow create (delay injected) gets that container; an unclaimed one is removed', async (t) => {
   const podCfg = podConfig('slow-create');
-  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg, runtimeHandler: 'runc-slow' });
-  writeFileSync(runcDelay, '2');
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  writeFileSync(createDelay, '2');
   const cfg = containerConfig('c', busybox, ['sleep', '1000']);
   // Retried while in flight: waits, same container.
   await timedOut(inst.rt.createContainer({ podSandboxId, sandboxConfig: podCfg, config: cfg }, 500));

@@ -17,7 +17,7 @@ test.before(async () => {
     toml: [
       `cni_plugin_dirs = ["/opt/cni/bin", "/usr/lib/cni", "${path.join(repoRoot, 'test', 'fixtures', 'cni-plugins')}"]`,
       '[runtimes.runc-hang]',
-      `path = "${path.join(repoRoot, 'test', 'fixtures', 'runc-hang-create')}"`,
+      `path = "${path.join(repoRoot, 'test', 'fixtures', 'runc-hang-start')}"`,
     ].join('\n'),
     env: { BERTH_TEST_HANG_MARKER: hangMarker },
   });
@@ -93,20 +93,20 @@ test.serial('a RunPodSandbox cut short by kill -9 (in a hanging test CNI plugin)
   }
 });
 
-test.serial('a CreateContainer cut short by kill -9 (in a hanging test runtime) is undone at start-up; the name is free again', async (t) => {
+test.serial('a StartContainer cut short by kill -9 (in a hanging test runtime) is undone at start-up; the container is created again and a retry starts it', async (t) => {
   const podCfg = podConfig('cutctr', { logDirectory: inst.logDir });
   const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg, runtimeHandler: 'runc-hang' });
-  const cfg = containerConfig('c', busybox, ['sleep', '1000']);
-  const pending = inst.rt.createContainer({ podSandboxId, config: cfg }).catch((e: Error) => e);
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, config: containerConfig('c', busybox, ['sleep', '1000']) });
+  const pending = inst.rt.startContainer({ containerId }).catch((e: Error) => e);
   for (let i = 0; i < 200 && !existsSync(hangMarker); i++) await new Promise((r) => setTimeout(r, 25));
-  t.true(existsSync(hangMarker), 'the runtime create is hanging');
+  t.true(existsSync(hangMarker), 'the runtime run is hanging');
   await inst.restart(true);
   t.true((await pending) instanceof Error);
-  await t.notThrowsAsync(inst.waitForLog(/undid a CreateContainer interrupted by a crash/));
-  t.deepEqual((await inst.rt.listContainers({})).containers, []);
-  t.false(processAlive(Number(readFileSync(hangMarker, 'utf8'))), 'the hanging create was ended with its monitor');
-  const again = await inst.rt.createContainer({ podSandboxId, config: cfg });
-  await inst.rt.startContainer({ containerId: again.containerId });
+  await t.notThrowsAsync(inst.waitForLog(/undid a StartContainer interrupted by a crash/));
+  t.is((await inst.rt.containerStatus({ containerId })).status?.state, ContainerState.CONTAINER_CREATED);
+  t.false(processAlive(Number(readFileSync(hangMarker, 'utf8'))), 'the hanging run was ended with its monitor');
+  await inst.rt.startContainer({ containerId });
+  t.is((await inst.rt.containerStatus({ containerId })).status?.state, ContainerState.CONTAINER_RUNNING);
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });

@@ -1,9 +1,10 @@
 //! berth-monitor: the conmon equivalent. One per container, spawned detached (setsid) by
-//! berthd, so it outlives berthd restarts. It runs `<runtime> create`, owns the
-//! container's stdout/stderr pipes, writes them to the CRI log, becomes the subreaper of
-//! the container process and records its exit status to the exit file, then exits.
+//! berthd, so it outlives berthd restarts. It runs `<runtime> run --detach` (`create`
+//! without `--start 1`), owns the container's stdout/stderr pipes, writes them to the CRI
+//! log, becomes the subreaper of the container process and records its exit status to the
+//! exit file, then exits.
 //!
-//! Protocol with berthd: exactly one JSON line on stdout once `create` has finished —
+//! Protocol with berthd: exactly one JSON line on stdout once the runtime has finished —
 //! `{"ok":true,"pid":N}` or `{"ok":false,"error":"..."}` — then stdout is closed.
 mod attach;
 mod console;
@@ -29,7 +30,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub(crate) fn usage() -> ! {
-    eprintln!("usage: berth-monitor pause [--pod-dir DIR] [--userns PATH] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH [--systemd-cgroup 1]");
+    eprintln!("usage: berth-monitor pause [--pod-dir DIR] [--userns PATH] | berth-monitor run --runtime PATH --root DIR --id ID --bundle DIR --log-root DIR --log REL --exit-file PATH --pid-file PATH --runtime-log PATH [--systemd-cgroup 1] [--start 1]");
     eprintln!(
         "       | berth-monitor exec --runtime PATH --root DIR --id ID --pid-file PATH --max-output BYTES [--stdin 1] [--tty 1 --console-socket PATH] -- CMD..."
     );
@@ -169,21 +170,19 @@ fn run(flags: HashMap<String, String>) -> i32 {
     // A systemd-driver container: runc/crun make its scope through systemd (cgroupsPath
     // `slice:prefix:name`) only when told so by this global flag.
     let systemd_cgroup = flags.get("systemd-cgroup").is_some_and(|v| v == "1");
+    // `--start 1`: StartContainer, with nothing created before (berthd creates containers
+    // the way containerd does: CreateContainer prepares, StartContainer runs): `run
+    // --detach` creates and starts in one runtime process instead of `create` + `start`.
+    let verb: &[&str] = if flags.get("start").is_some_and(|v| v == "1") {
+        &["run", "--detach"]
+    } else {
+        &["create"]
+    };
     let status = Command::new(&runtime)
         .args(systemd_cgroup.then_some("--systemd-cgroup"))
-        .args([
-            "--root",
-            &root,
-            "--log",
-            &runtime_log,
-            "--log-format",
-            "json",
-            "create",
-            "--bundle",
-            &bundle,
-            "--pid-file",
-            &pid_file,
-        ])
+        .args(["--root", &root, "--log", &runtime_log, "--log-format", "json"])
+        .args(verb)
+        .args(["--bundle", &bundle, "--pid-file", &pid_file])
         .args(attach.runtime_args(&flags))
         .arg(&id)
         .stdin(attach.runtime_stdin())
@@ -194,7 +193,7 @@ fn run(flags: HashMap<String, String>) -> i32 {
         Ok(s) if s.success() => {}
         Ok(s) => {
             report(
-                serde_json::json!({"ok": false, "error": format!("{runtime} create exited with {s}: {}", runtime_errors(&runtime_log))}),
+                serde_json::json!({"ok": false, "error": format!("{runtime} {} exited with {s}: {}", verb[0], runtime_errors(&runtime_log))}),
             );
             return 1;
         }
