@@ -17,6 +17,7 @@ import { generateSpec } from '../oci/spec.js';
 import { containerIdmapDir, podIdmapDir } from '../oci/idmap.js';
 import { unmountAndRemove } from '../oci/unmount-tree.js';
 import { checkContainerUserns, usernsSpec } from '../oci/userns.js';
+import type { OciRuntime } from '../oci/runtime.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
 import { layersView, podFileSources, podRoot } from '../pod/pod-userns.js';
@@ -367,7 +368,7 @@ export class ContainerService {
     const rt = this.d.runtimes.get(c.runtimeHandler);
     // A container created by an older berthd is in the runtime already, with its monitor.
     if (c.monitorPid) await rt.start(c.id);
-    else await this.runMonitor(c);
+    else await this.runMonitor(c, rt);
     c.state = 'running';
     c.startedAt = nowNs();
     await this.d.store.save(c);
@@ -392,14 +393,14 @@ export class ContainerService {
    * refuses (a bad mount, a missing library) ends the container as containerd does: exited
    * with exit code 128 and reason StartError, and the error goes to the caller.
    */
-  private async runMonitor(c: ContainerRecord): Promise<void> {
-    const rt = this.d.runtimes.get(c.runtimeHandler);
+  private async runMonitor(c: ContainerRecord, rt: OciRuntime): Promise<void> {
     rt.ensureReady();
     const cfg = this.config(c);
     c.starting = true;
     await this.d.store.save(c);
     try {
       const logRoot = c.logRoot ?? c.bundle;
+      await this.socketDir('attach');
       const started = await startMonitor({
         start: true,
         runtime: rt.binary, runtimeRoot: rt.root, id: c.id, bundle: c.bundle, logRoot, logRel: path.relative(logRoot, c.logPath), exitFile: this.exitFile(c),
@@ -407,7 +408,7 @@ export class ContainerService {
         timeoutMs: this.d.createTimeoutMs,
         tty: cfg.tty ? { consoleSocket: path.join(await this.socketDir('console'), `${c.id.slice(0, 16)}.sock`) } : undefined,
         stdin: cfg.stdin ? { once: cfg.stdinOnce } : undefined,
-        attachSocket: path.join(await this.socketDir('attach'), c.id),
+        attachSocket: this.attachSocket(c.id),
         systemdCgroup: containerCgroup(this.d.pods.get(c.podId), c.id).systemd,
       });
       c.pid = started.pid;

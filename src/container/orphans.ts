@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { unmountAndRemove } from '../oci/unmount-tree.js';
+import { isObjectId } from '../store/records.js';
 
 export async function sweepOrphanBundles(containersDir: string, known: Set<string>, log: Logger): Promise<void> {
   let names: string[];
@@ -13,7 +14,7 @@ export async function sweepOrphanBundles(containersDir: string, known: Set<strin
   } catch {
     return; // no runtime dir yet
   }
-  const orphans = names.filter((n) => /^[0-9a-f]{64}$/.test(n) && !known.has(n));
+  const orphans = names.filter((n) => isObjectId(n) && !known.has(n));
   if (orphans.length === 0) return;
   for (const id of orphans) {
     try {

@@ -52,16 +52,16 @@ export class ObjectStore<T extends Stored> {
   }
 
   /**
-   * Writes the record. A crash of berthd keeps whatever was written (the page cache
-   * outlives the process), so only `durable` records are also fsynced: those whose loss in
-   * a crash of the host would leak something that outlives a reboot (a pod's intent
-   * record, written before CNI ADD, whose IPAM allocation is kept on disk). Everything a
-   * later save describes (namespaces, mounts, processes, cgroups) is gone after a reboot
-   * anyway, and the fsyncs were a few milliseconds of every pod start.
+   * Writes the record, not fsynced: a crash of berthd keeps whatever was written (the page
+   * cache outlives the process). A record whose loss in a crash of the host would leak
+   * something that outlives a reboot (a pod's intent record, written before CNI ADD, whose
+   * IPAM allocation is kept on disk) is made durable with sync(). Everything else a record
+   * describes (namespaces, mounts, processes, cgroups) is gone after a reboot anyway, and
+   * the fsyncs were a few milliseconds of every pod start.
    */
-  async save(item: T, durable = false): Promise<void> {
+  async save(item: T): Promise<void> {
     this.items.set(item.id, item);
-    await writeRecord(path.join(this.dir, item.id, 'record.json'), item, durable);
+    await writeRecord(path.join(this.dir, item.id, 'record.json'), item, false);
   }
 
   /** Makes the last save of `item` durable (a caller may overlap this with other work). */

@@ -1,7 +1,7 @@
 // Crash-safe metadata records: one small JSON file per object, written temp + rename, so
 // a record on disk is always either the old or the new version once berthd has crashed.
-// `durable` adds an fsync before the rename, for records that must also outlive a crash of
-// the host (see ObjectStore.save for which those are).
+// `durable` adds an fsync before the rename (syncRecord does it after the fact), for records
+// that must also outlive a crash of the host (see ObjectStore.save for which those are).
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -60,13 +60,18 @@ export async function readAllWithout<T>(dir: string, name: string): Promise<{ re
   for (const id of ids) {
     const r = await readRecord<T>(path.join(dir, id, name)).catch(() => undefined);
     if (r) records.push(r);
-    else if (/^[0-9a-f]{64}$/.test(id)) without.push(id);
+    else if (isObjectId(id)) without.push(id);
   }
   return { records, without };
 }
 
 export function newId(): string {
   return randomBytes(32).toString('hex');
+}
+
+/** Is `name` an ID as newId makes them (the directories named after objects)? */
+export function isObjectId(name: string): boolean {
+  return /^[0-9a-f]{64}$/.test(name);
 }
 
 /** Resolves a full ID or a unique prefix (crictl accepts prefixes) among `ids`. */

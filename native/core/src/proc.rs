@@ -237,57 +237,40 @@ pub fn spawn_detached(
     }
     let mut child = cmd.spawn()?;
     let pid = child.id();
-    let out = into_nonblocking_fd(child.stdout.take())?;
+    // The report is one short line: a stdout that says more than this before a newline is
+    // not a report (Capture keeps one byte past it, so the cut is seen).
+    const MAX_REPORT: usize = 64 * 1024;
+    let mut out = Capture::new(into_nonblocking_fd(child.stdout.take())?);
     let started = Instant::now();
-    let mut line = Vec::new();
     let mut result = DetachedStart {
         pid,
         line: None,
         timed_out: false,
     };
-    if let Some(fd) = out {
-        let mut buf = [0u8; 4096];
-        'read: loop {
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                result.timed_out = true;
-                break;
-            }
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as libc::c_int + 1) };
-            if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-            loop {
-                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if n == 0 {
-                    break 'read; // EOF before a whole line
-                }
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        continue 'read;
-                    }
-                    break 'read;
-                }
-                let got = &buf[..n as usize];
-                if let Some(nl) = got.iter().position(|&b| b == b'\n') {
-                    line.extend_from_slice(&got[..nl]);
-                    result.line = Some(line);
-                    break 'read;
-                }
-                line.extend_from_slice(got);
-                if line.len() > 64 * 1024 {
-                    break 'read; // not a report
-                }
-            }
+    let mut buf = [0u8; 4096];
+    while let Some(fd) = out.fd.as_ref() {
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            result.timed_out = true;
+            break;
+        }
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as libc::c_int + 1) };
+        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break;
+        }
+        out.pump(MAX_REPORT + 1, &mut buf);
+        if let Some(nl) = out.kept.iter().position(|&b| b == b'\n') {
+            out.kept.truncate(nl);
+            result.line = Some(std::mem::take(&mut out.kept));
+            break;
+        }
+        if out.kept.len() > MAX_REPORT {
+            break; // not a report
         }
     }
     reaper::adopt(child);
@@ -351,26 +334,21 @@ mod reaper {
 
     pub fn adopt(mut child: Child) {
         let pid = child.id() as i32;
-        let (Some(r), Ok(pidfd)) = (reaper(), super::pidfd_open(child.id())) else {
-            // No epoll or pidfd: a small thread of its own waits for this one.
-            let _ = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-                let _ = child.wait();
-            });
-            return;
-        };
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: pid as u64,
-        };
-        let mut map = r.children.lock().unwrap();
-        if unsafe { libc::epoll_ctl(r.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, pidfd.as_raw_fd(), &mut ev) } == 0 {
-            map.insert(pid, (child, pidfd));
-        } else {
-            drop(map);
-            let _ = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-                let _ = child.wait();
-            });
+        if let (Some(r), Ok(pidfd)) = (reaper(), super::pidfd_open(child.id())) {
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: pid as u64,
+            };
+            let mut map = r.children.lock().unwrap();
+            if unsafe { libc::epoll_ctl(r.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, pidfd.as_raw_fd(), &mut ev) } == 0 {
+                map.insert(pid, (child, pidfd));
+                return;
+            }
         }
+        // No epoll, pidfd or registration: a small thread of its own waits for this one.
+        let _ = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+            let _ = child.wait();
+        });
     }
 }
 
