@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { busybox, registry, startInstance, type Instance } from '../test/helpers/instance.js';
 import { bareRun, cniAddDel, crunV1, unpackBundle } from './cni-floor.js';
 import { startContainerd, type Containerd } from './containerd.js';
-import { burst, burstTeardown, firstLine, fx, mb, ms, p5090, pct, pssKb, rate, removeAll, rssKb, sequential, type Target, verdict } from './workload.js';
+import { burst, burstTeardown, firstLine, fx, idleMemory, idleText, type Mem, mb, memText, ms, p5090, pct, pssKb, rate, removeAll, rssKb, sequential, type Target, verdict } from './workload.js';
 
 const N = Number(process.env.BENCH_N ?? 30);
 const BURST = Number(process.env.BENCH_BURST ?? 50);
@@ -26,9 +26,10 @@ interface Figures {
   floorMs?: number;
   berthStart?: number;
   berthRate?: number;
-  berthIdleKb?: number;
-  /** berthd just after start and one pull, before any pod: the lower idle figure. */
-  berthFreshKb?: number;
+  /** berthd with no pods after the sequential runs, under a kubelet's polling (workload.ts idleMemory). */
+  berthIdle?: Mem;
+  /** The same, after start and one pull, before any pod. */
+  berthFresh?: Mem;
   monitorRssKb?: number;
   monitorPssKb?: number;
   ctrdStart?: number;
@@ -90,8 +91,9 @@ async function berth(inst: Instance, fig: Figures): Promise<void> {
     console.log(`berth ${handler}: pod start ${p5090(s.start)} [RunPodSandbox alone ${p5090(s.runp)}]; teardown ${p5090(s.teardown)}; monitor RSS p50 ${pct(mon, 50)} KiB`);
   }
 
-  const idle = rssKb(inst.proc.pid!);
-  fig.berthIdleKb = idle;
+  const idle = await idleMemory(t, inst.proc.pid!);
+  fig.berthIdle = idle.polled;
+  console.log(`berthd idle with no pods: ${idleText(idle)}`);
   const b = await burst(t, 'burst', BURST, busybox, 'runc');
   for (const f of b.failed.slice(0, 3)) console.log(`berth burst: a pod failed: ${firstLine(f)}`);
   fig.berthRate = rate(b);
@@ -102,7 +104,7 @@ async function berth(inst: Instance, fig: Figures): Promise<void> {
   const down = await burstTeardown(t, b);
   await removeAll(t);
   console.log(`berth runc: ${BURST} pods at once: ${b.pods.length} up in ${ms(b.wallMs)} = ${rate(b).toFixed(1)} pods/s (each pod ${p5090(b.perPod)}); all removed at once in ${ms(down)}`);
-  console.log(`berth memory: berthd RSS idle ${mb(idle)}, with ${b.pods.length} pods ${mb(busy)}; per container berth-monitor RSS ${kib(rss)}, PSS ${kib(pss)}`);
+  console.log(`berth memory: berthd RSS with ${b.pods.length} pods ${mb(busy)}; per container berth-monitor RSS ${kib(rss)}, PSS ${kib(pss)}`);
 }
 
 async function containerd(inst: Instance, fig: Figures): Promise<void> {
@@ -122,7 +124,8 @@ async function containerd(inst: Instance, fig: Figures): Promise<void> {
     const s = await sequential(t, 'ctrd', N, busybox, '', async () => void shim.push(...c.shims().map(rssKb)));
     fig.ctrdStart = pct(s.start, 50);
     console.log(`containerd ${c.version} runc: pod start ${p5090(s.start)} [RunPodSandbox alone ${p5090(s.runp)}]; teardown ${p5090(s.teardown)}; shim RSS p50 ${pct(shim, 50)} KiB`);
-    const idle = rssKb(c.proc.pid!);
+    const idle = await idleMemory(t, c.proc.pid!);
+    console.log(`containerd idle with no pods: ${idleText(idle)}`);
     const b = await burst(t, 'ctrd-burst', BURST, busybox);
     for (const f of b.failed.slice(0, 3)) console.log(`containerd burst: a pod failed: ${firstLine(f)}`);
     fig.ctrdRate = rate(b);
@@ -134,7 +137,7 @@ async function containerd(inst: Instance, fig: Figures): Promise<void> {
     await removeAll(t);
     console.log(`containerd runc: ${BURST} pods at once: ${b.pods.length} up in ${ms(b.wallMs)} = ${rate(b).toFixed(1)} pods/s (each pod ${p5090(b.perPod)}); all removed at once in ${ms(down)}`);
     console.log(
-      `containerd memory: containerd RSS idle ${mb(idle)}, with ${b.pods.length} pods ${mb(busy)}; per pod containerd-shim-runc-v2 RSS ${kib(shimRss)}, PSS ${kib(shimPss)}` +
+      `containerd memory: containerd RSS with ${b.pods.length} pods ${mb(busy)}; per pod containerd-shim-runc-v2 RSS ${kib(shimRss)}, PSS ${kib(shimPss)}` +
         (pauses.length ? `; pause RSS ${kib(pauseRss)}` : ''),
     );
     left.push(...inst.leaks().map((l) => `(after containerd's pods) ${l}`));
@@ -157,9 +160,9 @@ function summary(fig: Figures): void {
   // RSS counts shared pages (the static monitor binary's text) in full in every monitor; PSS splits them among the monitors.
   if (fig.monitorRssKb !== undefined && fig.monitorPssKb !== undefined)
     rows.push(`berth-monitor p50: RSS ${mb(fig.monitorRssKb)}, PSS ${mb(fig.monitorPssKb)} (target < 1 MB: RSS ${verdict(fig.monitorRssKb < 1024)}, PSS ${verdict(fig.monitorPssKb < 1024)})`);
-  if (fig.berthIdleKb !== undefined && fig.berthFreshKb !== undefined)
+  if (fig.berthIdle !== undefined && fig.berthFresh !== undefined)
     rows.push(
-      `berthd RSS idle: ${mb(fig.berthIdleKb)} with no pods after the sequential runs, ${mb(fig.berthFreshKb)} fresh (target < 60 MB: ${verdict(fig.berthIdleKb < 60 * 1024)}, fresh ${verdict(fig.berthFreshKb < 60 * 1024)})`,
+      `berthd idle (no pods, kubelet-like polling): ${memText(fig.berthIdle)} after the sequential runs, ${memText(fig.berthFresh)} fresh (target RSS < 60 MB: ${verdict(fig.berthIdle.rssKb < 60 * 1024)}, fresh ${verdict(fig.berthFresh.rssKb < 60 * 1024)})`,
     );
   console.log(`summary (runc):\n  ${rows.join('\n  ')}`);
 }
@@ -170,8 +173,9 @@ async function main(): Promise<void> {
   const inst = await startInstance({ cgroupRoot: `/berth-bench-${randomBytes(3).toString('hex')}`, logLevel: 'info' });
   try {
     await inst.img.pullImage({ image: { image: busybox } });
-    fig.berthFreshKb = rssKb(inst.proc.pid!);
-    console.log(`berthd RSS after start and one pull: ${mb(fig.berthFreshKb)}`);
+    const fresh = await idleMemory({ rt: inst.rt, logDir: inst.logDir }, inst.proc.pid!);
+    fig.berthFresh = fresh.polled;
+    console.log(`berthd after start and one pull: ${idleText(fresh)}`);
     floor(inst, fig);
     await berth(inst, fig);
     const leaks = inst.leaks();

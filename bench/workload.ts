@@ -39,6 +39,34 @@ export function pssKb(pid: number): number {
   }
 }
 export const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+
+/** A daemon's memory at one moment: RSS and the anonymous part of it (what no other process can share). */
+export interface Mem {
+  rssKb: number;
+  anonKb: number;
+}
+export const memOf = (pid: number): Mem => ({ rssKb: rssKb(pid), anonKb: statusKb(pid, 'RssAnon') });
+export const memText = (m: Mem) => `RSS ${mb(m.rssKb)} (anonymous ${mb(m.anonKb)})`;
+
+/**
+ * A daemon with no pods, idle as a node keeps it: first `quietMs` with no RPC (berthd's
+ * idle_release_seconds is 5; Go's scavenger works in the background too), then
+ * `pollSeconds` of a kubelet's polling (PLEG relist every second, stats), which faults
+ * back what that polling touches. Returns the memory just after the work, after the quiet
+ * spell and under the polling.
+ */
+export async function idleMemory(t: Target, pid: number, quietMs = 6500, pollSeconds = 5): Promise<{ after: Mem; quiet: Mem; polled: Mem }> {
+  const after = memOf(pid);
+  await new Promise((r) => setTimeout(r, quietMs));
+  const quiet = memOf(pid);
+  for (let i = 0; i < pollSeconds; i++) {
+    await Promise.all([t.rt.listPodSandbox({}), t.rt.listContainers({}), t.rt.listContainerStats({}), t.rt.listPodSandboxStats({}), t.rt.status({})]);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { after, quiet, polled: memOf(pid) };
+}
+export const idleText = (m: Awaited<ReturnType<typeof idleMemory>>) =>
+  `just after the runs ${memText(m.after)}; after a quiet spell ${memText(m.quiet)}; under a kubelet's polling ${memText(m.polled)}`;
 /** The summaries' ratio and target marks (bench/pod-start.ts, bench/pull.ts). */
 export const fx = (x: number) => `${x.toFixed(2)}×`;
 export const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');

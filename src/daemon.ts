@@ -24,6 +24,7 @@ import { RuntimeRegistry } from './oci/runtime-registry.js';
 import type { PodRecord } from './pod/pod.js';
 import { PodService } from './pod/pod-service.js';
 import { PodStatsService } from './pod/pod-stats.js';
+import { IdleRelease } from './util/idle-release.js';
 import { LifecycleEvents } from './util/lifecycle-events.js';
 import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
@@ -31,6 +32,8 @@ import { ObjectStore } from './store/object-store.js';
 import { streamBackend } from './stream/backend.js';
 import { RequestCache } from './stream/request-cache.js';
 import { StreamServer } from './stream/server.js';
+
+const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
 
 /** Is a live server answering on this unix socket? */
 function socketIsLive(file: string): Promise<boolean> {
@@ -131,13 +134,19 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   });
   const ctx: CriContext = { cfg, version, pods, podStore, containers, checkpoints, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
   const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
-  const server = createCriServer(ctx, log, metrics?.observe);
+  const idle = new IdleRelease(cfg.idleReleaseSeconds * 1000, () => {
+    const before = process.memoryUsage.rss();
+    native.releaseIdleMemory();
+    log.debug({ rssMbBefore: mb(before), rssMbAfter: mb(process.memoryUsage.rss()) }, 'quiet: released clean pages and free heap');
+  });
+  const server = createCriServer(ctx, log, { observe: metrics?.observe, activity: idle });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
   );
   await fs.chmod(cfg.socket, 0o600);
   const metricsServer = metrics ? await serveMetrics(cfg.metricsAddress, metrics.registry, log) : undefined;
   log.info({ socket: cfg.socket, root: cfg.root, runtimeDir: cfg.runtimeDir, version }, 'berthd serving CRI');
+  idle.end(); // start-up was the first busy spell
 
   return {
     ctx,
@@ -159,6 +168,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info({ changed }, changed.length ? 'configuration reloaded' : 'configuration reloaded: nothing changed');
     },
     async stop() {
+      idle.stop();
       stopExitWatch();
       pods.close();
       containers.close();

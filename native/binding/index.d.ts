@@ -292,6 +292,14 @@ export declare function pinUserNamespace(dir: string, kinds: Array<string>, host
 export declare function readFileBeneath(root: string, rel: string, maxBytes: number): Promise<Buffer | null>
 
 /**
+ * berthd has gone quiet: unmap the clean pages of node's executable and of this addon
+ * (the next access faults them back from the page cache) and return glibc's free heap
+ * pages to the kernel. Returns the bytes of read-only segments advised. See
+ * berth-core's release.rs for why this is sound.
+ */
+export declare function releaseIdleMemory(): number
+
+/**
  * `rm -rf path`, on the libuv pool: never follows symlinks (one at `path` is removed
  * itself), refuses to descend into another mount, and is idempotent (missing is fine).
  */

@@ -58,6 +58,11 @@ export interface Config {
   streamTlsKey: string;
   /** Layers a pull fetches and extracts at once. */
   maxConcurrentDownloads: number;
+  /**
+   * Seconds without a state-changing RPC after which berthd gives back free heap and
+   * unmaps clean pages of its executable (src/util/idle-release.ts); 0 = never.
+   */
+  idleReleaseSeconds: number;
   /** Registry credentials (containers-auth.json / Docker config.json); default: REGISTRY_AUTH_FILE, then the usual places. */
   authFile: string;
   /**
@@ -96,6 +101,7 @@ export function defaults(): Config {
     streamTlsCert: '',
     streamTlsKey: '',
     maxConcurrentDownloads: 3,
+    idleReleaseSeconds: 5,
     authFile: '',
     registryCertsDirs: ['/etc/containers/certs.d', '/etc/docker/certs.d'],
     signaturePolicy: '/etc/containers/policy.json',

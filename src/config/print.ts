@@ -22,6 +22,7 @@ const help: Partial<Record<keyof Config, string>> = {
   unclaimedCreateGraceSeconds: 'how long a pod/container created after the kubelet gave up waits for its retry before it is removed',
   maxLayerBytes: 'most bytes one image layer may unpack to',
   metricsAddress: 'Prometheus metrics at http://<host:port>/metrics, e.g. "127.0.0.1:9464"; empty = off',
+  idleReleaseSeconds: 'after this long without a state-changing RPC, berthd returns free heap and unmaps clean pages of its executable (0: never)',
   cniPluginTimeoutSeconds: 'longest one CNI plugin call may take before it is killed (the pod creation is rolled back)',
   streamAddress: 'address of the streaming server (the URLs Exec/Attach/PortForward hand out)',
   streamPort: 'TCP port of the streaming server; 0 = any free port',

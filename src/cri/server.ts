@@ -60,14 +60,23 @@ export const handlers: Record<string, Handler> = {
 /** Server-streaming handlers by RPC name. */
 export const streamHandlers: Record<string, StreamHandler> = { GetContainerEvents };
 
-/** RPCs that only read state, logged at debug level (the kubelet polls them constantly). */
-const quiet = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig',
+/**
+ * RPCs that only read state: logged at debug level (the kubelet polls them constantly),
+ * and not counted as activity (see src/util/idle-release.ts).
+ */
+const readOnly = new Set(['Version', 'Status', 'ListPodSandbox', 'ListContainers', 'ContainerStatus', 'PodSandboxStatus', 'ListImages', 'ImageStatus', 'ImageFsInfo', 'RuntimeConfig',
   'ContainerStats', 'ListContainerStats', 'PodSandboxStats', 'ListPodSandboxStats', 'ListMetricDescriptors', 'ListPodSandboxMetrics']);
 
 /** Told of every unary RPC as it ends (metrics): its name, gRPC code, seconds and request. */
 export type RpcObserver = (rpc: string, code: status, seconds: number, req: unknown) => void;
 
-function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger, observe?: RpcObserver): UntypedServiceImplementation {
+export interface ServerHooks {
+  observe?: RpcObserver;
+  /** Told when each state-changing unary RPC begins and ends. */
+  activity?: { begin(): void; end(): void };
+}
+
+function implement(def: ServiceDefinition, service: string, ctx: CriContext, log: Logger, { observe, activity }: ServerHooks): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(def)) {
     const rpc = method.path.split('/').pop()!;
@@ -103,10 +112,12 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
       const d = call.getDeadline();
       const deadlineMs = d instanceof Date ? d.getTime() : d;
       const caller: Caller = { gone: () => call.cancelled || Date.now() >= deadlineMs };
-      handler(ctx, call.request, caller).then(
+      const busy = activity && !readOnly.has(rpc);
+      if (busy) activity.begin();
+      handler(ctx, call.request, caller).finally(() => busy && activity.end()).then(
         (res) => {
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
-          if (quiet.has(rpc)) log.debug({ rpc, ms }, 'rpc');
+          if (readOnly.has(rpc)) log.debug({ rpc, ms }, 'rpc');
           else log.info({ rpc, ms }, 'rpc');
           observe?.(rpc, status.OK, ms / 1000, call.request);
           callback(null, res);
@@ -124,9 +135,9 @@ function implement(def: ServiceDefinition, service: string, ctx: CriContext, log
   return impl;
 }
 
-export function createCriServer(ctx: CriContext, log: Logger, observe?: RpcObserver): Server {
+export function createCriServer(ctx: CriContext, log: Logger, hooks: ServerHooks = {}): Server {
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
-  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log, observe));
-  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log, observe));
+  server.addService(RuntimeServiceService, implement(RuntimeServiceService, 'RuntimeService', ctx, log, hooks));
+  server.addService(ImageServiceService, implement(ImageServiceService, 'ImageService', ctx, log, hooks));
   return server;
 }

@@ -404,3 +404,14 @@ impl Task for CgroupDetailTask {
 pub fn cgroup_detail(paths: Vec<String>) -> AsyncTask<CgroupDetailTask> {
     AsyncTask::new(CgroupDetailTask { paths })
 }
+
+/// berthd has gone quiet: unmap the clean pages of node's executable and of this addon
+/// (the next access faults them back from the page cache) and return glibc's free heap
+/// pages to the kernel. Returns the bytes of read-only segments advised. See
+/// berth-core's release.rs for why this is sound.
+#[napi]
+pub fn release_idle_memory() -> f64 {
+    let advised = berth_core::release::file_pages();
+    berth_core::release::malloc_heap();
+    advised as f64
+}

@@ -11,5 +11,6 @@ pub mod mount;
 pub mod notify;
 pub mod ns;
 pub mod proc;
+pub mod release;
 pub mod tree;
 pub mod userns;

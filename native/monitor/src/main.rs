@@ -12,7 +12,6 @@ mod control;
 mod exec;
 mod oom;
 mod portfwd;
-mod release;
 mod rro;
 
 use berth_core::beneath;
@@ -260,8 +259,8 @@ fn run(flags: HashMap<String, String>) -> i32 {
     let mut oom_killed = exit_code.is_some() && oom.killed();
     // After the exit, a daemonised grandchild holding the pipes must not delay the record.
     let mut drain_until: Option<std::time::Instant> = None;
-    // Start-up is over: what the loop needs from here on faults back in (release.rs).
-    release::startup_pages();
+    // Start-up is over: what the loop needs from here on faults back in (berth-core's release.rs).
+    berth_core::release::file_pages();
     loop {
         if exit_code.is_some() {
             let until = *drain_until.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(2));
