@@ -26,7 +26,6 @@ import { PodService } from './pod/pod-service.js';
 import { PodStatsService } from './pod/pod-stats.js';
 import { IdleRelease } from './util/idle-release.js';
 import { LifecycleEvents } from './util/lifecycle-events.js';
-import { createMetrics, serveMetrics } from './metrics/metrics.js';
 import { RegistriesConf } from './registry/registries-conf.js';
 import { ObjectStore } from './store/object-store.js';
 import { streamBackend } from './stream/backend.js';
@@ -133,7 +132,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     containers, pods: podStore, runtimes, criu: new Criu(cfg.criuPath), workRoot: path.join(cfg.runtimeDir, 'checkpoints'), log,
   });
   const ctx: CriContext = { cfg, version, pods, podStore, containers, checkpoints, containerStore, containerStats, podStats, criMetrics, images, runtimes, cni, events, streams };
-  const metrics = cfg.metricsAddress ? createMetrics(ctx) : undefined;
+  // prom-client and the metrics server are loaded only when metrics are on (off by
+  // default): a few MB of berthd's heap otherwise.
+  const metricsModule = cfg.metricsAddress ? await import('./metrics/metrics.js') : undefined;
+  const metrics = metricsModule?.createMetrics(ctx);
   const idle = new IdleRelease(cfg.idleReleaseSeconds * 1000, () => {
     const before = process.memoryUsage.rss();
     native.releaseIdleMemory();
@@ -144,7 +146,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     server.bindAsync(`unix://${cfg.socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
   );
   await fs.chmod(cfg.socket, 0o600);
-  const metricsServer = metrics ? await serveMetrics(cfg.metricsAddress, metrics.registry, log) : undefined;
+  const metricsServer = metricsModule && metrics ? await metricsModule.serveMetrics(cfg.metricsAddress, metrics.registry, log) : undefined;
   log.info({ socket: cfg.socket, root: cfg.root, runtimeDir: cfg.runtimeDir, version }, 'berthd serving CRI');
   idle.end(); // start-up was the first busy spell
 

@@ -6,7 +6,7 @@ import type { PodRecord } from '../pod/pod.js';
 import { connectInPod } from '../pod/port-connect.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { CommandProcess } from './remote-command.js';
-import type { StreamBackend } from './server.js';
+import type { StreamBackend } from './protocols.js';
 
 export function streamBackend(containers: ContainerService, pods: ObjectStore<PodRecord>): StreamBackend {
   return {

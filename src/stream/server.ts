@@ -7,27 +7,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
-import type { PortConnection } from '../pod/port-connect.js';
-import type { CommandProcess, ProtocolVersion } from './remote-command.js';
-import type { AttachRequestInfo, ExecRequestInfo, PortForwardRequestInfo, RequestCache, StreamKind, StreamRequest } from './request-cache.js';
-import { serveSpdyCommand } from './spdy-command.js';
-import { serveSpdyPortForward } from './spdy-port-forward.js';
-import { SpdySession } from './spdy-session.js';
-import { serveWsCommand, wsCommandProtocols, wsPortForwardProtocols } from './websocket.js';
-import { queryPorts, serveWsPortForward, wsNativePortForwardProtocols } from './ws-port-forward.js';
-
-export interface StreamBackend {
-  exec(r: ExecRequestInfo): Promise<CommandProcess>;
-  attach(r: AttachRequestInfo): Promise<CommandProcess>;
-  /** Throws when the pod cannot be reached any more. */
-  portConnector(r: PortForwardRequestInfo): (port: number) => PortConnection;
-}
-
-/** SPDY sub-protocols for exec/attach, best first. */
-export const commandProtocols: ProtocolVersion[] = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
-export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
+import { refuse, type StreamBackend } from './protocols.js';
+import type { RequestCache, StreamKind } from './request-cache.js';
+import type { Upgrader } from './upgrade.js';
 
 const kinds = new Set<StreamKind>(['exec', 'attach', 'portforward']);
 
@@ -37,30 +20,14 @@ export function parsePath(url: string | undefined): { kind: StreamKind; token: s
   return { kind: m[1] as StreamKind, token: m[2]! };
 }
 
-/** The client's offered protocols (one header or several, comma-separated), in its order. */
-export function offeredProtocols(h: string | string[] | undefined): string[] {
-  const vals = Array.isArray(h) ? h : h ? [h] : [];
-  return vals.flatMap((v) => v.split(',')).map((p) => p.trim()).filter(Boolean);
-}
-
-function refuse(socket: Duplex, code: number, reason: string, body: string, extra: string[] = []): void {
-  const text = `${body}\n`;
-  socket.end(
-    [`HTTP/1.1 ${code} ${reason}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(text)}`, 'Connection: close', ...extra, '', text].join('\r\n'),
-  );
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
 export class StreamServer {
   private readonly http: http.Server | https.Server;
   private readonly sockets = new Set<Duplex>();
   /**
-   * The sub-protocol chosen for each WebSocket upgrade. We negotiate it ourselves and add
-   * the response header: ws refuses `SPDY/3.1+portforward.k8s.io` (a '/' is no RFC 6455
-   * token character) although it is what client-go's tunnelling dialer asks for.
+   * The SPDY and WebSocket sessions (upgrade.ts, with ws and the SPDY code), loaded on the
+   * first streaming request: most nodes rarely exec, and they are megabytes of berthd's heap.
    */
-  private readonly chosen = new WeakMap<http.IncomingMessage, string>();
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 << 20 });
+  private upgrader: Promise<Upgrader> | undefined;
   private baseUrl = '';
 
   constructor(
@@ -75,10 +42,6 @@ export class StreamServer {
     const opts = { requestTimeout: 30_000, headersTimeout: 30_000 };
     this.http = (tls ? https.createServer({ ...opts, ...tls }, (req, res) => this.plain(req, res)) : http.createServer(opts, (req, res) => this.plain(req, res)));
     this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-    this.wss.on('headers', (headers: string[], req: http.IncomingMessage) => {
-      const p = this.chosen.get(req);
-      if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
-    });
     this.http.on('clientError', (_e, socket: Duplex) => refuse(socket, 400, 'Bad Request', 'malformed request'));
   }
 
@@ -106,7 +69,7 @@ export class StreamServer {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    this.wss.close();
+    (await this.upgrader?.catch(() => undefined))?.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
@@ -118,66 +81,14 @@ export class StreamServer {
     const request = where ? this.cache.consume(where.token, where.kind) : undefined;
     if (!where || !request) return refuse(socket, 404, 'Not Found', 'unknown or expired streaming token');
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
-    if (upgrade === 'spdy/3.1') return this.spdy(req, socket, head, request);
-    if (upgrade === 'websocket') return this.websocket(req, socket, head, request);
-    refuse(socket, 400, 'Bad Request', `unsupported upgrade ${JSON.stringify(req.headers.upgrade ?? '')}: SPDY/3.1 or websocket expected`);
-  }
-
-  private websocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
-    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
-    const supported = r.kind === 'portforward' ? [...wsPortForwardProtocols, ...wsNativePortForwardProtocols] : wsCommandProtocols;
-    const protocol = offered.find((p) => supported.includes(p));
-    if (!protocol) {
-      return refuse(socket, 400, 'Bad Request', `unable to upgrade: no supported WebSocket sub-protocol among ${JSON.stringify(offered)} (server accepts ${supported.join(', ')})`);
+    if (upgrade !== 'spdy/3.1' && upgrade !== 'websocket') {
+      return refuse(socket, 400, 'Bad Request', `unsupported upgrade ${JSON.stringify(req.headers.upgrade ?? '')}: SPDY/3.1 or websocket expected`);
     }
-    let connector: ((port: number) => PortConnection) | undefined;
-    let ports: number[] | string = [];
-    if (r.kind === 'portforward') {
-      try {
-        connector = this.backend.portConnector(r);
-      } catch (e) {
-        return refuse(socket, 404, 'Not Found', (e as Error).message);
-      }
-      if (wsNativePortForwardProtocols.includes(protocol)) ports = queryPorts(req.url, r.ports);
-      if (typeof ports === 'string') return refuse(socket, 400, 'Bad Request', ports);
-    }
-    this.chosen.set(req, protocol);
-    delete req.headers['sec-websocket-protocol'];
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const log = this.log.child({ stream: r.kind, protocol });
-      if (r.kind === 'portforward' && typeof ports !== 'string' && ports.length > 0) return serveWsPortForward(ws, protocol, ports, connector!, log);
-      if (r.kind === 'portforward') {
-        const tunnel = createWebSocketStream(ws);
-        tunnel.on('error', () => undefined);
-        return serveSpdyPortForward(new SpdySession(tunnel, Buffer.alloc(0), log), r.ports, connector!, log);
-      }
-      const start = r.kind === 'exec' ? () => this.backend.exec(r) : () => this.backend.attach(r);
-      serveWsCommand(ws, protocol, r, start, log);
-    });
-  }
-
-  private spdy(req: http.IncomingMessage, socket: Duplex, head: Buffer, r: StreamRequest): void {
-    const offered = offeredProtocols(req.headers['x-stream-protocol-version']);
-    const supported: string[] = r.kind === 'portforward' ? [PORT_FORWARD_PROTOCOL] : commandProtocols;
-    if (offered.length === 0) return refuse(socket, 400, 'Bad Request', 'unable to upgrade: X-Stream-Protocol-Version is missing');
-    const version = offered.find((p) => supported.includes(p));
-    if (!version) {
-      return refuse(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports ${offered.join(', ')}, server accepts ${supported.join(', ')}`,
-        supported.map((p) => `X-Accepted-Stream-Protocol-Versions: ${p}`));
-    }
-    let connector: ((port: number) => PortConnection) | undefined;
-    if (r.kind === 'portforward') {
-      try {
-        connector = this.backend.portConnector(r);
-      } catch (e) {
-        return refuse(socket, 404, 'Not Found', (e as Error).message);
-      }
-    }
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', `X-Stream-Protocol-Version: ${version}`, '', ''].join('\r\n'));
-    const log = this.log.child({ stream: r.kind, protocol: version });
-    const session = new SpdySession(socket, head, log);
-    if (r.kind === 'portforward') return serveSpdyPortForward(session, r.ports, connector!, log);
-    const start = r.kind === 'exec' ? () => this.backend.exec(r) : () => this.backend.attach(r);
-    serveSpdyCommand(session, version as ProtocolVersion, r, start, log);
+    // Until a session reads it, what the client sends next stays buffered in the socket.
+    this.upgrader ??= import('./upgrade.js').then((m) => new m.Upgrader(this.backend, this.log));
+    this.upgrader.then(
+      (u) => (upgrade === 'spdy/3.1' ? u.spdy(req, socket, head, request) : u.websocket(req, socket, head, request)),
+      (e: Error) => refuse(socket, 500, 'Internal Server Error', `streaming unavailable: ${e.message}`),
+    );
   }
 }

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { statusMessage } from '../../src/stream/remote-command.js';
 import { MAX_PENDING, RequestCache } from '../../src/stream/request-cache.js';
-import { offeredProtocols, parsePath } from '../../src/stream/server.js';
+import { offeredProtocols } from '../../src/stream/protocols.js';
+import { parsePath } from '../../src/stream/server.js';
 import { expectedStreams, resizeParser } from '../../src/stream/spdy-command.js';
 
 const execReq = { kind: 'exec' as const, containerId: 'c', cmd: ['true'], tty: false, stdin: false, stdout: true, stderr: true };
