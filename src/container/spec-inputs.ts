@@ -67,7 +67,9 @@ export async function gatherSpecInputs(
  * The image's VOLUMEs that no CRI mount covers become plain directories in the
  * container's writable layer (CRI-O's "mkdir" mode): created beneath the rootfs without
  * following a symlink, so an image cannot point one at the host. In a user-namespaced
- * pod the volume itself belongs to the pod's root (`owner`), as the image meant it.
+ * pod the volume, and each parent directory made for it, belongs to the pod's root
+ * (`owner`), as the image meant it: berth makes them as host root, which the pod's user
+ * namespace does not map (they would show as nobody's, and root could not write there).
  */
 function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: string, owner?: { uid: number; gid: number }): void {
   const mounted = new Set(cfg.mounts.map((m) => path.normalize(m.containerPath)));
@@ -75,9 +77,16 @@ function makeImageVolumeDirs(cfg: ContainerConfig, image: ImageConfig, rootfs: s
     const dest = path.posix.normalize(`/${v}`);
     if (dest === '/' || mounted.has(dest)) continue;
     try {
+      const parts = dest.slice(1).split('/');
+      const prefix = (n: number) => parts.slice(0, n).join('/');
+      // The first component that does not exist yet: from there on, berth makes them.
+      let made = 1;
+      while (made <= parts.length && native.kindBeneath(rootfs, prefix(made)) !== null) made++;
       native.mkdirBeneath(rootfs, dest.slice(1));
-      // lchown: the path was just made without symlinks, and nothing runs in the rootfs yet.
-      if (owner) lchownSync(path.join(rootfs, dest), owner.uid, owner.gid);
+      // lchown: the paths were just made without symlinks, and nothing runs in the rootfs yet.
+      if (owner) {
+        for (let n = Math.min(made, parts.length); n <= parts.length; n++) lchownSync(path.join(rootfs, prefix(n)), owner.uid, owner.gid);
+      }
     } catch (e) {
       throw invalid(`image VOLUME ${JSON.stringify(v)} cannot be created in the container: ${(e as Error).message}`);
     }

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MountPropagation, NamespaceMode } from '../../src/gen/runtime/v1/api.js';
 import { busybox, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
+import { layersOf, pushImage } from '../helpers/push.js';
 
 let inst: Instance;
 test.before(async () => {
@@ -78,6 +79,22 @@ test.serial('a pod in its own user namespace: mapped ids, image and host files o
   // /sys and /dev/mqueue mount and net sysctls are readable: the pod's user namespace owns its net and ipc namespaces.
   t.is((await sh(containerId, 'ls /sys/class/net | grep -c eth0; cat /proc/sys/net/ipv4/ip_forward >/dev/null && echo ok')).out, '1\nok');
   await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('image VOLUMEs in a user-namespaced pod: the volume and the parents made for it are the pod root\'s', async (t) => {
+  const image = await pushImage('userns-volumes', { layers: await layersOf('busybox', 'latest'), config: { Volumes: { '/srv/app/data': {}, '/var/cache/vol': {} } } });
+  await inst.img.pullImage({ image: { image } });
+  const podCfg = withUserns('userns-vols');
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const cfg = containerConfig('c', image, ['sleep', '1000'], { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD, usernsOptions } } } });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, sandboxConfig: podCfg, config: cfg });
+  await inst.rt.startContainer({ containerId });
+  // /srv, /srv/app and /var/cache are made for the volumes (busybox has /var only): all owned by the pod's root, who can write there.
+  t.is((await sh(containerId, 'stat -c %u:%g /srv /srv/app /srv/app/data /var /var/cache /var/cache/vol')).out.split('\n').join(' '), '0:0 0:0 0:0 0:0 0:0 0:0');
+  t.is((await sh(containerId, 'touch /srv/app/x /srv/app/data/y /var/cache/vol/z && echo ok')).out, 'ok');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  await inst.img.removeImage({ image: { image } });
   t.deepEqual(inst.leaks(), []);
 });
 
