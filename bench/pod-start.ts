@@ -1,6 +1,7 @@
 // `npm run bench` / `npm run bench:pods` (scripts/bench.sh): the pod figures of issue 15, from one run.
 //  - pod start (RunPodSandbox + CreateContainer + StartContainer) p50/p90 over BENCH_N pods, per handler;
-//  - BENCH_BURST (50) pods started at once: pods/s, berthd RSS idle and with them up, each monitor's RSS/PSS;
+//  - BENCH_BURST (50) pods started at once: pods/s, berthd RSS with them up, each monitor's RSS/PSS;
+//  - berthd's memory with no pods, fresh and after the runs, as a node keeps it (workload.ts idleMemory);
 //  - the floor: bare `runc run` / `crun run` of the same rootfs + one CNI ADD/DEL of the same conflist;
 //  - the same workload against containerd 1.6 (BENCH_CONTAINERD=0 skips it), and the ratios.
 // Needs root and the local registry with the test images and the bench pause image (scripts/bench.sh).

@@ -16,7 +16,7 @@ import { startStreamingExec, type StreamingExec } from '../oci/exec-stream.js';
 import { generateSpec } from '../oci/spec.js';
 import { containerIdmapDir, podIdmapDir } from '../oci/idmap.js';
 import { unmountAndRemove } from '../oci/unmount-tree.js';
-import { checkContainerUserns, usernsSpec } from '../oci/userns.js';
+import { checkContainerUserns, checkMountMappings, usernsSpec } from '../oci/userns.js';
 import type { OciRuntime } from '../oci/runtime.js';
 import type { RuntimeRegistry } from '../oci/runtime-registry.js';
 import { podHostname, type PodRecord } from '../pod/pod.js';
@@ -247,6 +247,7 @@ export class ContainerService {
     const rt = this.d.runtimes.get(pod.runtimeHandler);
     rt.ensureReady();
     checkContainerUserns(cfg.linux?.securityContext?.namespaceOptions?.usernsOptions, pod.userns);
+    checkMountMappings(cfg.mounts, pod.userns);
     if (pod.userns) refusePropagation(cfg);
 
     const id = newId();

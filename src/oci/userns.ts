@@ -8,7 +8,7 @@
 // probe container really ran that way at start-up (userns-probe.ts); elsewhere such pods
 // are refused with the probe's reason.
 import { invalid, precondition } from '../errors.js';
-import { type IDMapping, NamespaceMode, type UserNamespace } from '../gen/runtime/v1/api.js';
+import { type IDMapping, type Mount, NamespaceMode, type UserNamespace } from '../gen/runtime/v1/api.js';
 import { hostIdOf, type UsernsMaps } from './idmap.js';
 import type { OciRuntime } from './runtime.js';
 
@@ -29,6 +29,7 @@ export function refuseUserns(rt: OciRuntime): never {
 }
 
 const ranges = (m: IDMapping[]) => m.map((r) => ({ containerId: r.containerId, hostId: r.hostId, length: r.length }));
+const sameRanges = (a: IDMapping[], b: UsernsMaps['uids']) => JSON.stringify(ranges(a)) === JSON.stringify(b);
 
 /**
  * The pod's mappings, checked: a user namespace needs a mapped root (runc and crun
@@ -56,10 +57,27 @@ export function podUsernsMaps(u: UserNamespace, host: { network: boolean; ipc: b
  */
 export function checkContainerUserns(u: UserNamespace | undefined, pod: UsernsMaps | undefined): void {
   if (!u) return;
-  const same = (a: IDMapping[], b: UsernsMaps['uids']) => JSON.stringify(ranges(a)) === JSON.stringify(b);
   if (u.mode === NamespaceMode.POD && !pod) throw invalid('userns_options: the container asks for the pod\'s user namespace, but its pod sandbox runs in the host\'s');
   if (u.mode === NamespaceMode.NODE && pod) throw invalid('userns_options: the container asks for the host\'s user namespace, but its pod sandbox has its own');
-  if (pod && (!same(u.uids, pod.uids) || !same(u.gids, pod.gids))) throw invalid('userns_options: the container\'s mappings differ from its pod sandbox\'s');
+  if (pod && (!sameRanges(u.uids, pod.uids) || !sameRanges(u.gids, pod.gids))) throw invalid('userns_options: the container\'s mappings differ from its pod sandbox\'s');
+}
+
+/**
+ * Per-mount ID mappings (CRI Mount.uid_mappings/gid_mappings). A user-namespaced pod's host
+ * paths are all idmapped with the pod's own mappings (src/container/container-userns.ts),
+ * which is what a mount naming those asks for. Any other mappings, or mappings on a mount
+ * of a pod in the host's user namespace, would need an idmapped mount of their own, which
+ * Debian's runc 1.1.5 cannot make and berth does not: refused, never silently ignored.
+ */
+export function checkMountMappings(mounts: Mount[], pod: UsernsMaps | undefined): void {
+  mounts.forEach((m, i) => {
+    if (m.uidMappings.length === 0 && m.gidMappings.length === 0) return;
+    const field = `mounts[${i}] (${m.containerPath})`;
+    if (!pod) throw invalid(`${field}: uid/gid mappings on a mount are supported only in a pod with its own user namespace (they are the pod's)`);
+    if (!sameRanges(m.uidMappings, pod.uids) || !sameRanges(m.gidMappings, pod.gids)) {
+      throw invalid(`${field}: uid/gid mappings other than the pod sandbox's are not supported (the pod's host paths are idmapped with the pod's)`);
+    }
+  });
 }
 
 /** The OCI spec's part: join the pinned user namespace; the mappings say what it is. */

@@ -122,6 +122,36 @@ test.serial('refused with the reason: host namespaces beside a user namespace, p
   t.deepEqual(inst.leaks(), []);
 });
 
+test.serial('per-mount uid/gid mappings: the pod\'s own are honoured, others are INVALID_ARGUMENT, nothing left behind', async (t) => {
+  const data = hostDir('data-4');
+  const podCfg = withUserns('mount-maps');
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config: podCfg });
+  const ns = { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD, usernsOptions } } } };
+  const withMaps = (uidMappings: unknown[], gidMappings: unknown[]) =>
+    containerConfig('c', busybox, ['sleep', '1000'], { ...ns, mounts: [{ containerPath: '/data', hostPath: data, uidMappings, gidMappings }] });
+  const { containerId } = await inst.rt.createContainer({ podSandboxId, sandboxConfig: podCfg, config: withMaps(map, map) });
+  await inst.rt.startContainer({ containerId });
+  t.is((await sh(containerId, 'stat -c %u /data/f')).out, '0', 'the host root-owned file is the pod root\'s');
+  const other = [{ hostId: 300000, containerId: 0, length: 65536 }];
+  for (const [u, g] of [[other, map], [map, other], [map, []]] as const) {
+    const e = await t.throwsAsync(inst.rt.createContainer({ podSandboxId, sandboxConfig: podCfg, config: withMaps([...u], [...g]) }));
+    t.is(code(e), status.INVALID_ARGUMENT);
+    t.regex(e!.message, /mounts\[0\] \(\/data\): uid\/gid mappings other than the pod sandbox's are not supported/);
+  }
+  await inst.rt.removePodSandbox({ podSandboxId });
+  // A pod in the host's user namespace: mappings on a mount are refused too.
+  const plain = podConfig('mount-maps-host');
+  const p2 = await inst.rt.runPodSandbox({ config: plain });
+  const e = await t.throwsAsync(inst.rt.createContainer({
+    podSandboxId: p2.podSandboxId, sandboxConfig: plain,
+    config: containerConfig('c', busybox, ['true'], { mounts: [{ containerPath: '/data', hostPath: data, uidMappings: map, gidMappings: map }] }),
+  }));
+  t.is(code(e), status.INVALID_ARGUMENT);
+  t.regex(e!.message, /mounts\[0\] \(\/data\): uid\/gid mappings on a mount are supported only in a pod with its own user namespace/);
+  await inst.rt.removePodSandbox({ podSandboxId: p2.podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
 test.serial('userns_options that break the CRI rules are INVALID_ARGUMENT naming the field', async (t) => {
   for (const [opts, re] of [
     [{ mode: NamespaceMode.CONTAINER }, /userns_options\.mode CONTAINER: a user namespace is POD or NODE only/],
