@@ -404,6 +404,7 @@ export class ContainerService {
       await this.socketDir('attach');
       const started = await startMonitor({
         start: true,
+        cgroup: c.cgroupsPath,
         runtime: rt.binary, runtimeRoot: rt.root, id: c.id, bundle: c.bundle, logRoot, logRel: path.relative(logRoot, c.logPath), exitFile: this.exitFile(c),
         pidFile: path.join(c.bundle, 'pid'), runtimeLog: path.join(c.bundle, 'runtime.log'), monitorLog: path.join(c.bundle, 'monitor.log'),
         timeoutMs: this.d.createTimeoutMs,

@@ -30,6 +30,8 @@ export interface MonitorArgs {
   systemdCgroup?: boolean;
   /** StartContainer: `<runtime> run --detach` (create and start) instead of `create`. */
   start?: boolean;
+  /** The container's own cgroup (path from the hierarchy root): whose OOM kills are the container's. */
+  cgroup?: string;
 }
 
 export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
@@ -43,6 +45,7 @@ export async function startMonitor(a: MonitorArgs): Promise<MonitorReport> {
     if (a.attachSocket) args.push('--attach-socket', a.attachSocket);
     if (a.systemdCgroup) args.push('--systemd-cgroup', '1');
     if (a.start) args.push('--start', '1');
+    if (a.cgroup) args.push('--cgroup', a.cgroup);
     return await spawnMonitor(args, { what: `container ${a.id} (monitor log ${a.monitorLog})`, timeoutMs: a.timeoutMs, stderrFd: errFd,
       // The runtime's own words decide the code (a command the image lacks is the request's fault).
       failure: runtimeError,

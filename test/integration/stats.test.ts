@@ -7,11 +7,11 @@ import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { ContainerState } from '../../src/gen/runtime/v1/api.js';
 import { signalBlocked } from '../../src/util/procfs.js';
-import { busybox, containerConfig, type Instance, podConfig, startInstance } from '../helpers/instance.js';
+import { busybox, containerConfig, type Instance, podConfig, repoRoot, startInstance } from '../helpers/instance.js';
 
 let inst: Instance;
 test.before(async () => {
-  inst = await startInstance();
+  inst = await startInstance({ extraRuntimes: { 'runc-slow-return': path.join(repoRoot, 'test', 'fixtures', 'runc-slow-return') } });
   await inst.img.pullImage({ image: { image: busybox } });
 });
 test.after.always(async () => {
@@ -140,6 +140,24 @@ test.serial('a container killed for memory exits 137 with reason OOMKilled; one 
   const st3 = (await inst.rt.containerStatus({ containerId: killed })).status!;
   t.is(st3.exitCode, 137);
   t.is(st3.reason, 'Error', 'SIGKILL from StopContainer is no OOM kill');
+  await inst.rt.removePodSandbox({ podSandboxId });
+  t.deepEqual(inst.leaks(), []);
+});
+
+test.serial('an OOM kill before StartContainer returns is still OOMKilled (runtime returning late: test/fixtures/runc-slow-return)', async (t) => {
+  // `run --detach` creates and starts at once: the process is killed for memory before the
+  // monitor opens the cgroup's OOM counter, which then already counts that kill.
+  const logDirectory = path.join(inst.logDir, 'oomearly');
+  mkdirSync(logDirectory, { recursive: true });
+  const config = podConfig('oomearly', { logDirectory });
+  const { podSandboxId } = await inst.rt.runPodSandbox({ config, runtimeHandler: 'runc-slow-return' });
+  const oom = await started(podSandboxId, config, 'oom', oomCommand, oomLimits);
+  const st = await exited(oom);
+  t.is(st.exitCode, 137);
+  t.is(st.reason, 'OOMKilled');
+  const killed = await started(podSandboxId, config, 'killed', ['sleep', '1000'], oomLimits);
+  await inst.rt.stopContainer({ containerId: killed, timeout: 0n });
+  t.is((await inst.rt.containerStatus({ containerId: killed })).status!.reason, 'Error', 'no OOM kill counted for a container that had none');
   await inst.rt.removePodSandbox({ podSandboxId });
   t.deepEqual(inst.leaks(), []);
 });

@@ -223,7 +223,10 @@ fn run(flags: HashMap<String, String>) -> i32 {
     let mask = control::signals();
     let _ = mask.thread_block();
     report(serde_json::json!({"ok": true, "pid": pid}));
-    let oom = oom::OomWatch::open(pid);
+    let oom = match flags.get("cgroup") {
+        Some(path) if verb[0] == "run" => oom::OomWatch::open_since_made(path),
+        _ => oom::OomWatch::open(pid),
+    };
 
     // One thread, one poll loop (small and cheap per pod): the two output pipes plus a
     // signalfd for SIGCHLD and the control signals (blocked since the start). A sweep

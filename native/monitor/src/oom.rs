@@ -20,7 +20,8 @@ fn count(f: &File) -> Option<u64> {
 }
 
 impl OomWatch {
-    /// Watches the memory cgroup that process `pid` is in now.
+    /// Watches the memory cgroup that process `pid` is in now, from the count it has now:
+    /// after `create`, nothing of the container has run yet.
     pub fn open(pid: i32) -> OomWatch {
         let file = (|| {
             let layout = cgroup::detect().ok()?;
@@ -30,6 +31,21 @@ impl OomWatch {
         })();
         let base = file.as_ref().and_then(count).unwrap_or(0);
         OomWatch { file, base }
+    }
+
+    /// Watches the container's own cgroup `path` (from the hierarchy root), counting every
+    /// kill there since it was made. For `run --detach`, which makes the cgroup and starts
+    /// the process in one step: a process that allocates at once can be killed before
+    /// `run` returns, and then neither its pid (a zombie's /proc/<pid>/cgroup shows the
+    /// root) nor a count taken now would tell. Every kill counted there is this
+    /// container's: the cgroup is named after its unique ID (`berth-<id>`, or a
+    /// `<prefix>-<id>.scope`), so it counted from 0 for it alone.
+    pub fn open_since_made(path: &str) -> OomWatch {
+        let file = (|| {
+            let dir = cgroup::detect().ok()?.controller_dir("memory", path).ok()??;
+            File::open(cgstats::oom_file(&dir)).ok()
+        })();
+        OomWatch { file, base: 0 }
     }
 
     /// Has the kernel OOM-killed anything in the cgroup since `open`?
